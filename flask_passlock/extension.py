@@ -1,0 +1,323 @@
+"""The :class:`Passlock` extension object."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, has_app_context
+
+from . import config as cfg
+from .client import PasslockClient, Timeout
+from .exceptions import AlreadyLinked, UnknownUser
+from .models import make_authenticator_model
+from .principal import Principal
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: ``link_passkey`` hook: ``(user, principal) -> authenticator row (or any value)``.
+LinkPasskey = Callable[[Any, Principal], Any]
+#: ``current_user_loader`` hook: ``() -> user or None``.
+CurrentUserLoader = Callable[[], Any]
+
+_NO_USER_LOADER = (
+    "Flask-Passlock cannot tell who is signed in. Install and set up Flask-Login "
+    "(LoginManager(app)), or register a loader with @passlock.current_user_loader that "
+    "returns the signed-in user or None."
+)
+
+
+@dataclasses.dataclass
+class _State:
+    """What :meth:`Passlock.init_app` keeps for one app, in ``app.extensions["passlock"]``."""
+
+    extension: Passlock
+    client: PasslockClient
+    db: Any
+    user_model: type[Any] | None
+    authenticator_model: type[Any] | None
+
+
+class Passlock:
+    """Passkey registration backed by Passlock, for one or more Flask apps.
+
+    ::
+
+        passlock = Passlock(app, db=db, user_model=User)
+        # or, with an application factory:
+        passlock = Passlock(db=db, user_model=User)
+        passlock.init_app(app)
+
+    :param app: the app to set up now; leave out and call :meth:`init_app` later.
+    :param db: the Flask-SQLAlchemy ``SQLAlchemy`` object holding the authenticator table.
+    :param user_model: the app's user model; the default authenticator model gets a foreign
+        key to its primary key.
+    :param authenticator_model: your own model built on
+        :class:`~flask_passlock.AuthenticatorMixin`, instead of the default one.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: Any = None,
+        user_model: type[Any] | None = None,
+        authenticator_model: type[Any] | None = None,
+    ) -> None:
+        self.db = db
+        self.user_model = user_model
+        self._authenticator_model = authenticator_model
+        if authenticator_model is None and db is not None and user_model is not None:
+            self._authenticator_model = make_authenticator_model(db, user_model)
+        self._link_passkey: LinkPasskey | None = None
+        self._current_user_loader: CurrentUserLoader | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        db: Any = None,
+        user_model: type[Any] | None = None,
+        authenticator_model: type[Any] | None = None,
+    ) -> None:
+        """Set up ``app``: read and check its config, build its Passlock client and register
+        the ``passlock`` blueprint.
+
+        Config keys (see the README for each): ``PASSLOCK_TENANCY_ID`` and
+        ``PASSLOCK_API_KEY`` (required), ``PASSLOCK_ENDPOINT``, ``PASSLOCK_CLIENT_URL``,
+        ``PASSLOCK_BROWSER_ENDPOINT``, ``PASSLOCK_URL_PREFIX``, ``PASSLOCK_TIMEOUT``,
+        ``PASSLOCK_TRUSTED_ORIGINS``, ``PASSLOCK_REGISTER_REDIRECT``, ``PASSLOCK_LOGIN_VIEW``.
+
+        :raises RuntimeError: the app already has a Passlock instance, or a required key is
+            missing or empty.
+        """
+        if "passlock" in app.extensions:
+            raise RuntimeError(
+                "A 'Passlock' instance has already been registered on this Flask app. "
+                "Import and use that instance instead."
+            )
+        for key, value in cfg.DEFAULTS.items():
+            app.config.setdefault(key, value)
+        for key in (cfg.TENANCY_ID, cfg.API_KEY):
+            value = app.config.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise RuntimeError(
+                    f"Flask-Passlock needs app.config[{key!r}] (from your Passlock console); "
+                    "it is missing or empty."
+                )
+        timeout = _timeout(app.config[cfg.TIMEOUT])
+        app.config[cfg.TIMEOUT] = timeout
+        if app.config[cfg.CLIENT_URL] is None:
+            app.config[cfg.CLIENT_URL] = cfg.DEFAULT_CLIENT_URL
+        prefix = app.config[cfg.URL_PREFIX] or ""
+        if prefix and not prefix.startswith("/"):
+            raise RuntimeError(f"{cfg.URL_PREFIX} must start with '/', got {prefix!r}.")
+        try:
+            client = PasslockClient(
+                app.config[cfg.TENANCY_ID].strip(),
+                app.config[cfg.API_KEY].strip(),
+                endpoint=app.config[cfg.ENDPOINT],
+                timeout=timeout,
+            )
+        except ValueError as exc:
+            raise RuntimeError(f"Flask-Passlock configuration: {exc}") from None
+
+        db = db if db is not None else self.db
+        user_model = user_model or self.user_model
+        model = authenticator_model or self._authenticator_model
+        if model is None and db is not None and user_model is not None:
+            model = make_authenticator_model(db, user_model)
+        app.extensions["passlock"] = _State(self, client, db, user_model, model)
+
+        from .views import blueprint
+
+        app.register_blueprint(blueprint, url_prefix=prefix.rstrip("/") or None)
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def link_passkey(self, callback: F) -> F:
+        """Register how a new passkey is linked to a user (decorator).
+
+        The callback gets ``(user, principal)`` and returns the stored record. It runs in the
+        request's database transaction: the blueprint commits after it returns and rolls back
+        if it raises. Raise :class:`~flask_passlock.LinkError` (or a subclass) to refuse with
+        a message for the user. :meth:`default_link_passkey` is the default, and can be
+        called from your own hook.
+        """
+        self._link_passkey = cast(LinkPasskey, callback)
+        return callback
+
+    def current_user_loader(self, callback: F) -> F:
+        """Register how the signed-in user is found (decorator); return the user or ``None``.
+
+        Without one, Flask-Login's ``current_user`` is used when Flask-Login is set up.
+        """
+        self._current_user_loader = cast(CurrentUserLoader, callback)
+        return callback
+
+    # -- per-app state ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> _State:
+        return _get_state()
+
+    @property
+    def client(self) -> PasslockClient:
+        """The current app's :class:`~flask_passlock.client.PasslockClient`."""
+        return self.state.client
+
+    @property
+    def authenticator_model(self) -> type[Any]:
+        """The model class of the authenticator table in use."""
+        model = self.state.authenticator_model if has_app_context() else None
+        model = model or self._authenticator_model
+        if model is None:
+            raise RuntimeError(
+                "Flask-Passlock has no authenticator model: pass db= and user_model= (or "
+                "authenticator_model=) to Passlock() or init_app()."
+            )
+        return model
+
+    # -- operations -------------------------------------------------------------------------
+
+    def get_current_user(self) -> Any:
+        """The signed-in user, or ``None``."""
+        if self._current_user_loader is not None:
+            return self._current_user_loader()
+        try:
+            import flask_login
+        except ImportError:
+            raise RuntimeError(_NO_USER_LOADER) from None
+        if not hasattr(current_app, "login_manager"):
+            raise RuntimeError(_NO_USER_LOADER)
+        user = flask_login.current_user
+        if not user or not user.is_authenticated:
+            return None
+        return user._get_current_object()  # type: ignore[attr-defined]
+
+    def link(self, user: Any, principal: Principal) -> Any:
+        """Link ``principal``'s authenticator to ``user`` through the ``link_passkey`` hook."""
+        hook = self._link_passkey or self.default_link_passkey
+        return hook(user, principal)
+
+    def default_link_passkey(self, user: Any, principal: Principal) -> Any:
+        """Add an authenticator row for ``principal`` linked to ``user`` (flushed, not
+        committed).
+
+        :raises UnknownUser: ``user`` is not a stored row of the user model.
+        :raises AlreadyLinked: the authenticator is already linked, to anyone.
+        """
+        from sqlalchemy import exc as sa_exc
+        from sqlalchemy import inspect, select
+
+        state = self.state
+        model = self.authenticator_model
+        if state.db is None or state.user_model is None:
+            raise RuntimeError(
+                "The default link_passkey needs db= and user_model=; pass them to Passlock() "
+                "or register your own @passlock.link_passkey."
+            )
+        session = state.db.session
+        user_id = _primary_key(user)
+        pk_column = inspect(state.user_model).primary_key[0]
+        if user_id is None or session.execute(
+            select(pk_column).where(pk_column == user_id)
+        ).first() is None:
+            raise UnknownUser()
+        if session.get(model, principal.authenticator_id) is not None:
+            raise AlreadyLinked()
+        row = model(
+            id=principal.authenticator_id,
+            user_id=user_id,
+            passlock_user_id=principal.user_id,
+            user_verified=principal.user_verified,
+            platform_name=principal.platform_name,
+            label=(principal.platform_name or "Passkey")[:100],
+        )
+        session.add(row)
+        try:
+            session.flush()
+        except sa_exc.IntegrityError:
+            # A concurrent request linked it first, or the user was deleted meanwhile.
+            session.rollback()
+            if session.get(model, principal.authenticator_id) is not None:
+                raise AlreadyLinked() from None
+            raise UnknownUser() from None
+        return row
+
+    def authenticators_for(self, user: Any) -> list[Any]:
+        """The passkeys linked to ``user``, oldest first."""
+        from sqlalchemy import select
+
+        model = self.authenticator_model
+        query = (
+            select(model)
+            .where(model.user_id == _primary_key(user))
+            .order_by(model.created_at, model.id)
+        )
+        return list(self.state.db.session.scalars(query))
+
+    def browser_config(self) -> dict[str, Any]:
+        """What the browser needs (public values only; never the API key)."""
+        config = current_app.config
+        endpoint = config[cfg.BROWSER_ENDPOINT] or config[cfg.ENDPOINT]
+        data: dict[str, Any] = {
+            "tenancyId": config[cfg.TENANCY_ID].strip(),
+            "endpoint": endpoint if endpoint.endswith("/") else endpoint + "/",
+            "clientUrl": config[cfg.CLIENT_URL],
+        }
+        csrf = _flask_wtf_csrf_token()
+        if csrf is not None:
+            data["csrfToken"] = csrf
+            data["csrfHeader"] = "X-CSRFToken"
+        return data
+
+
+def _get_state() -> _State:
+    try:
+        return cast(_State, current_app.extensions["passlock"])
+    except KeyError:
+        raise RuntimeError(
+            "Passlock is not registered on this app; did you forget to call "
+            "passlock.init_app(app)?"
+        ) from None
+
+
+def _primary_key(user: Any) -> Any:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import NoInspectionAvailable
+
+    try:
+        identity = inspect(user).identity
+    except NoInspectionAvailable:
+        return None
+    return identity[0] if identity else None
+
+
+def _timeout(value: Any) -> tuple[float, float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return (float(value), float(value))
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        return (float(value[0]), float(value[1]))
+    raise RuntimeError(
+        f"{cfg.TIMEOUT} must be a positive number of seconds or a (connect, read) pair, "
+        f"got {value!r}."
+    )
+
+
+def _flask_wtf_csrf_token() -> str | None:
+    if "csrf" not in current_app.extensions:
+        return None
+    from flask_wtf.csrf import generate_csrf
+
+    return cast(str, generate_csrf())
+
+
+__all__ = ["Passlock", "LinkPasskey", "CurrentUserLoader", "Timeout"]
