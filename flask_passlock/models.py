@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, synonym
 
 __all__ = ["AuthenticatorMixin", "make_authenticator_model", "DEFAULT_TABLE_NAME"]
 
@@ -37,8 +37,12 @@ class AuthenticatorMixin:
 
     #: Passlock's ``authenticatorId`` (the passkey ID), as given by Passlock.
     id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    #: The same value under Passlock's name.
-    authenticator_id = synonym("id")
+
+    @declared_attr
+    def authenticator_id(cls) -> Mapped[str]:
+        """The same value under Passlock's name."""
+        return synonym("id")
+
     #: Passlock's ``userId`` for the passkey (defaults to the authenticator ID there).
     passlock_user_id: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     #: When the passkey was linked.

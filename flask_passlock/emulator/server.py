@@ -90,7 +90,7 @@ class PasslockEmulator:
     :param api_key: that tenancy's API key; a random one when left out.
     :param host: address to bind. :param port: port to bind; 0 picks a free one.
     :param rp_id: the WebAuthn relying party ID (the app's host name).
-    :param public_host: host name in :attr:`url` (default ``localhost`` on loopback).
+    :param public_host: host name in :attr:`url` (default: ``host``).
     """
 
     def __init__(
@@ -112,7 +112,7 @@ class PasslockEmulator:
         self.rp_id = rp_id
         self.rp_name = rp_name
         self.code_ttl = code_ttl
-        self.public_host = public_host or ("localhost" if host in ("127.0.0.1", "::1", "localhost") else host)
+        self.public_host = public_host or host
         self._tenancies: dict[str, str] = {tenancy_id: self.api_key}
         self._lock = threading.RLock()
         self._passkeys: dict[str, dict[str, Any]] = {}

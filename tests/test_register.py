@@ -1,0 +1,341 @@
+"""POST /passkey/register end to end: test client -> app -> emulator -> database."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from flask_passlock import LinkError, signals
+from flask_passlock.emulator import Fault
+
+from .conftest import ORIGIN, listen_to, sign_in
+
+
+@pytest.fixture
+def user_id(parts):
+    return parts.create_user("ada")
+
+
+@pytest.fixture
+def client(parts, user_id):
+    c = parts.app.test_client()
+    sign_in(c, user_id)
+    return c
+
+
+def test_register_with_json(parts, emulator, client, user_id):
+    issued = emulator.issue_code(platform_name="iCloud Keychain")
+    with listen_to(signals.passkey_registered) as heard:
+        response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["authenticator"]["id"] == issued.authenticator_id
+    assert body["authenticator"]["platform_name"] == "iCloud Keychain"
+    assert body["authenticator"]["label"] == "iCloud Keychain"
+    assert body["redirect"] == "/passkey/"
+    assert parts.rows() == [(issued.authenticator_id, user_id)]
+    assert len(heard) == 1
+    assert heard[0]["sender"] is parts.app
+    assert heard[0]["principal"].authenticator_id == issued.authenticator_id
+    assert heard[0]["user"].id == user_id
+
+
+def test_register_with_form_redirects(parts, emulator, client, user_id):
+    issued = emulator.issue_code()
+    response = client.post("/passkey/register", data={"code": issued.code}, headers=ORIGIN)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/passkey/"
+    assert parts.rows() == [(issued.authenticator_id, user_id)]
+    listing = client.get("/passkey/", headers={"Accept": "application/json"})
+    assert [p["id"] for p in listing.get_json()] == [issued.authenticator_id]
+    html = client.get("/passkey/").get_data(as_text=True)
+    assert issued.authenticator_id in html
+
+
+def test_register_redirect_config(parts, emulator, client):
+    parts.app.config["PASSLOCK_REGISTER_REDIRECT"] = "/welcome"
+    response = client.post("/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN)
+    assert response.headers["Location"] == "/welcome"
+
+
+def test_row_columns(parts, emulator, client, user_id):
+    issued = emulator.issue_code(user_verified=False)
+    client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+    with parts.app.app_context():
+        row = parts.db.session.get(parts.Authenticator, issued.authenticator_id)
+        assert row.authenticator_id == issued.authenticator_id
+        assert row.user_id == user_id
+        assert row.user.username == "ada"
+        assert row.user_verified is False
+        assert row.passlock_user_id == issued.user_id
+        assert row.created_at is not None and row.last_used_at is None
+        assert row.label == "Passkey"
+
+
+# -- refusals: clear answer, nothing written -----------------------------------------------------
+
+
+def assert_refused(parts, response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    if response.is_json:
+        assert response.get_json()["code"] == code
+        assert response.get_json()["detail"]
+    else:
+        assert f'data-code="{code}"' in response.get_data(as_text=True)
+    assert parts.rows() == []
+
+
+def test_not_signed_in_json(parts, emulator):
+    response = parts.app.test_client().post(
+        "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+    )
+    assert_refused(parts, response, 401, "not_signed_in")
+
+
+def test_not_signed_in_page_is_401_without_login_view(parts):
+    response = parts.app.test_client().get("/passkey/register")
+    assert response.status_code == 401
+
+
+def test_not_signed_in_page_redirects_to_login_view(parts):
+    parts.app.login_manager.login_view = "login"
+    parts.app.add_url_rule("/login", "login", lambda: "login")
+    response = parts.app.test_client().get("/passkey/register")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+BAD_BODIES = {
+    "missing code (json)": dict(json={}),
+    "missing code (form)": dict(data={}),
+    "code not a string": dict(json={"code": 5}),
+    "code a list": dict(json={"code": ["a"]}),
+    "code null": dict(json={"code": None}),
+    "json array": dict(json=["code"]),
+    "json string": dict(json="code"),
+    "invalid json": dict(data=b"{not json", content_type="application/json"),
+    "text body": dict(data="code=abc", content_type="text/plain"),
+}
+
+
+@pytest.mark.parametrize("kwargs", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bad_bodies(parts, client, kwargs):
+    headers = dict(ORIGIN)
+    response = client.post("/passkey/register", headers=headers, **kwargs)
+    assert_refused(parts, response, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "code", ["../x", "a/b", "a?b", "%2e%2e", "..", "a\x00b", "é", "a" * 10_240, " code"]
+)
+@pytest.mark.parametrize("as_json", [True, False])
+def test_bad_codes(parts, emulator, client, code, as_json):
+    before = len(emulator.requests)
+    with listen_to(signals.exchange_failed) as heard:
+        if as_json:
+            response = client.post("/passkey/register", json={"code": code}, headers=ORIGIN)
+        else:
+            response = client.post("/passkey/register", data={"code": code}, headers=ORIGIN)
+    assert_refused(parts, response, 400, "invalid_code")
+    assert len(emulator.requests) == before
+    assert heard and heard[0]["action"] == "register"
+
+
+def test_reused_code(parts, emulator, client, user_id):
+    issued = emulator.issue_code()
+    assert client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN).status_code == 201
+    response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_code"
+    assert parts.rows() == [(issued.authenticator_id, user_id)]
+
+
+@pytest.mark.parametrize("same_user", [True, False])
+def test_already_linked(parts, emulator, client, user_id, same_user):
+    first = emulator.issue_code()
+    assert client.post("/passkey/register", json={"code": first.code}, headers=ORIGIN).status_code == 201
+    again = emulator.issue_code(authenticator_id=first.authenticator_id)
+    other = client
+    if not same_user:
+        other = parts.app.test_client()
+        sign_in(other, parts.create_user("bob"))
+    with listen_to(signals.link_failed) as heard:
+        response = other.post("/passkey/register", json={"code": again.code}, headers=ORIGIN)
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "already_linked"
+    assert parts.rows() == [(first.authenticator_id, user_id)]
+    assert heard[0]["error"].code == "already_linked"
+
+
+def test_unknown_user(parts, emulator, client, user_id):
+    with parts.app.app_context():
+        parts.db.session.execute(sa.delete(parts.User))
+        parts.db.session.commit()
+    # the login loader finds nobody: the user is signed out
+    response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    assert response.status_code == 401
+    assert parts.rows() == []
+
+
+def test_unknown_user_with_custom_loader(parts, emulator, client):
+    ghost = parts.User(id=999, username="ghost")
+    parts.passlock.current_user_loader(lambda: ghost)
+    try:
+        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    finally:
+        parts.passlock._current_user_loader = None
+    assert_refused(parts, response, 409 if False else 400, "unknown_user")
+
+
+@pytest.mark.parametrize(
+    "fault, status, code",
+    [
+        (Fault(500, b"<html>oops</html>"), 503, "passlock_unavailable"),
+        (Fault(503, b"", headers={"Retry-After": "5"}), 503, "passlock_unavailable"),
+        (Fault(reset=True), 503, "passlock_unavailable"),
+        (Fault(403, b'{"_tag": "@error/Forbidden"}', "application/json"), 502, "passlock_forbidden"),
+        (Fault(200, b'{"_tag": "ExtendedPrincipal"}', "application/json"), 502, "malformed_response"),
+    ],
+)
+def test_passlock_failures(parts, emulator, client, fault, status, code):
+    issued = emulator.issue_code()
+    emulator.inject(fault)
+    with listen_to(signals.exchange_failed) as heard:
+        response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+    assert_refused(parts, response, status, code)
+    assert heard[0]["error"].code == code
+    assert issued.code not in response.get_data(as_text=True)
+    html = client.post("/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN)
+    assert html.status_code == 303  # the app still serves
+
+
+def test_passlock_failure_html(parts, emulator, client):
+    emulator.inject(Fault(502, b""))
+    response = client.post("/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN)
+    assert_refused(parts, response, 503, "passlock_unavailable")
+    assert "unavailable" in response.get_data(as_text=True)
+
+
+def test_database_error_mid_request_leaves_no_row(parts, emulator, client):
+    """The row is flushed, then the commit fails: it is rolled back, the answer is 503."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    def fail(session):
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    with parts.app.app_context():
+        session_class = parts.db.session.session_factory.class_
+    event.listen(session_class, "before_commit", fail)
+    try:
+        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    finally:
+        event.remove(session_class, "before_commit", fail)
+    assert_refused(parts, response, 503, "storage_error")
+
+
+def test_hook_failure_after_write_leaves_no_row(parts, emulator, client):
+    @parts.passlock.link_passkey
+    def link(user, principal):
+        parts.passlock.default_link_passkey(user, principal)
+        raise LinkError("Passkeys from this device are not allowed.")
+
+    try:
+        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    finally:
+        parts.passlock._link_passkey = None
+    assert_refused(parts, response, 409, "link_refused")
+    assert response.get_json()["detail"] == "Passkeys from this device are not allowed."
+
+
+def test_custom_link_hook(parts, emulator, client, user_id):
+    seen = []
+
+    @parts.passlock.link_passkey
+    def link(user, principal):
+        row = parts.passlock.default_link_passkey(user, principal)
+        row.label = f"{user.username}'s key"
+        seen.append(principal.authenticator_id)
+        return row
+
+    try:
+        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    finally:
+        parts.passlock._link_passkey = None
+    assert response.status_code == 201
+    assert response.get_json()["authenticator"]["label"] == "ada's key"
+    assert parts.rows() == [(seen[0], user_id)]
+
+
+# -- cross-site protection ----------------------------------------------------------------------
+
+CROSS_SITE = {
+    "other origin": {"Origin": "https://evil.example"},
+    "other port": {"Origin": "http://localhost:8080"},
+    "null origin": {"Origin": "null"},
+    "other referer": {"Referer": "https://evil.example/page"},
+}
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE.values(), ids=CROSS_SITE.keys())
+@pytest.mark.parametrize("as_json", [True, False])
+def test_cross_site_posts_are_refused(parts, emulator, client, headers, as_json):
+    code = emulator.issue_code().code
+    before = len(emulator.requests)
+    if as_json:
+        response = client.post("/passkey/register", json={"code": code}, headers=headers)
+    else:
+        response = client.post("/passkey/register", data={"code": code}, headers=headers)
+    assert_refused(parts, response, 403, "cross_site_request")
+    assert len(emulator.requests) == before
+
+
+def test_form_without_origin_or_referer_is_refused(parts, emulator, client):
+    response = client.post("/passkey/register", data={"code": emulator.issue_code().code})
+    assert_refused(parts, response, 403, "cross_site_request")
+
+
+def test_same_origin_referer_is_accepted(parts, emulator, client):
+    response = client.post(
+        "/passkey/register",
+        data={"code": emulator.issue_code().code},
+        headers={"Referer": "http://localhost/passkey/register"},
+    )
+    assert response.status_code == 303
+
+
+def test_trusted_origins(parts, emulator, client):
+    parts.app.config["PASSLOCK_TRUSTED_ORIGINS"] = ["https://app.example"]
+    response = client.post(
+        "/passkey/register", json={"code": emulator.issue_code().code}, headers={"Origin": "https://app.example"}
+    )
+    assert response.status_code == 201
+
+
+def test_flask_wtf_csrf(emulator, tmp_path):
+    pytest.importorskip("flask_wtf")
+    from flask_wtf.csrf import CSRFProtect
+
+    from .conftest import build_app
+
+    parts = build_app(emulator, f"sqlite:///{tmp_path / 'csrf.sqlite'}", WTF_CSRF_ENABLED=True)
+    CSRFProtect(parts.app)
+    user_id = parts.create_user("ada")
+    client = parts.app.test_client()
+    sign_in(client, user_id)
+    refused = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    assert refused.status_code == 400
+    page = client.get("/passkey/register").get_data(as_text=True)
+    import json
+    import re
+
+    config = json.loads(re.search(r'id="passlock-config">(.*?)</script>', page).group(1))
+    assert config["csrfHeader"] == "X-CSRFToken"
+    accepted = client.post(
+        "/passkey/register",
+        json={"code": emulator.issue_code().code},
+        headers={"X-CSRFToken": config["csrfToken"], "Referer": "http://localhost/passkey/register"},
+    )
+    assert accepted.status_code == 201, accepted.get_data(as_text=True)
+    with parts.app.app_context():
+        parts.db.engine.dispose()
