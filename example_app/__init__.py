@@ -90,7 +90,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _routes(app: Flask) -> None:
     @app.get("/")
     def index() -> Any:
-        passkeys = passlock.authenticators_for(current_user) if current_user.is_authenticated else []
+        passkeys = (
+            passlock.authenticators_for(current_user) if current_user.is_authenticated else []
+        )
         return render_template("index.html", passkeys=passkeys)
 
     @app.route("/signup", methods=["GET", "POST"])

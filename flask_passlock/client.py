@@ -67,9 +67,9 @@ def validate_code(code: object) -> str:
     and not a dot-segment such as ``..``: it can never change the path it is put in.
     """
     if not isinstance(code, str) or not code:
-        raise InvalidCode("No passkey code was given.")
+        raise InvalidCode(reason="no code")
     if len(code) > MAX_CODE_LENGTH or not _CODE_RE.fullmatch(code) or set(code) == {"."}:
-        raise InvalidCode("The passkey code is malformed.")
+        raise InvalidCode(reason="malformed code")
     return code
 
 
@@ -164,7 +164,7 @@ class PasslockClient:
             raise NotFound() from None
         data = self._request(method, f"passkeys/{segment}", body)
         if not isinstance(data, dict) or data.get("_tag") != "Passkey":
-            raise MalformedResponse("Passlock's answer is not a Passkey record.")
+            raise MalformedResponse(reason="Passlock's answer is not a Passkey record.")
         return data
 
     def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
@@ -172,14 +172,19 @@ class PasslockClient:
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
         try:
             response = self.session.request(
-                method, url, headers=headers, json=body, timeout=self.timeout,
-                stream=True, allow_redirects=False,
+                method,
+                url,
+                headers=headers,
+                json=body,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             )
             content = _read_limited(response)
         except requests.Timeout:
-            raise PassLockUnavailable("The passkey service did not answer in time.") from None
+            raise PassLockUnavailable(reason="no answer in time") from None
         except requests.RequestException:
-            raise PassLockUnavailable("The passkey service could not be reached.") from None
+            raise PassLockUnavailable(reason="could not be reached") from None
         return _decode(response.status_code, content)
 
 
@@ -190,20 +195,17 @@ def _read_limited(response: requests.Response) -> bytes:
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
             response.close()
-            raise PassLockUnavailable("The passkey service sent an oversized answer.")
+            raise PassLockUnavailable(reason="oversized answer")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def _decode(status: int, content: bytes) -> Any:
 
-
     try:
         data = json.loads(content)
     except ValueError:
-        raise PassLockUnavailable(
-            f"The passkey service answered HTTP {status} without JSON."
-        ) from None
+        raise PassLockUnavailable(reason=f"HTTP {status} without JSON") from None
     tag = data.get("_tag") if isinstance(data, dict) else None
     if tag == "@error/InvalidCode":
         raise InvalidCode()
@@ -212,7 +214,7 @@ def _decode(status: int, content: bytes) -> Any:
     if tag == "@error/NotFound":
         raise NotFound()
     if not 200 <= status < 300:
-        raise PassLockUnavailable(f"The passkey service answered HTTP {status}.")
+        raise PassLockUnavailable(reason=f"HTTP {status}")
     if isinstance(tag, str) and tag.startswith("@error/"):
-        raise PassLockUnavailable("The passkey service answered with an unexpected error.")
+        raise PassLockUnavailable(reason="unexpected error tag")
     return data

@@ -16,9 +16,12 @@ class PasslockError(Exception):
     #: Sentence shown to the user when no more specific one is given.
     default_detail: str = "The passkey request failed."
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, reason: str | None = None) -> None:
+        #: The sentence for the user (JSON ``detail``, the error page).
         self.detail = detail or self.default_detail
-        super().__init__(self.detail)
+        #: A technical reason for logs and developers, never shown to the user.
+        self.reason = reason
+        super().__init__(f"{self.detail} ({reason})" if reason else self.detail)
 
 
 # -- answers from (or about) the Passlock service ---------------------------------------------

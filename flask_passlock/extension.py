@@ -196,7 +196,7 @@ class Passlock:
         user = flask_login.current_user
         if not user or not user.is_authenticated:
             return None
-        return user._get_current_object()  # type: ignore[attr-defined]
+        return user._get_current_object()
 
     def link(self, user: Any, principal: Principal) -> Any:
         """Link ``principal``'s authenticator to ``user`` through the ``link_passkey`` hook."""
@@ -223,9 +223,10 @@ class Passlock:
         session = state.db.session
         user_id = _primary_key(user)
         pk_column = inspect(state.user_model).primary_key[0]
-        if user_id is None or session.execute(
-            select(pk_column).where(pk_column == user_id)
-        ).first() is None:
+        if (
+            user_id is None
+            or session.execute(select(pk_column).where(pk_column == user_id)).first() is None
+        ):
             raise UnknownUser()
         if session.get(model, principal.authenticator_id) is not None:
             raise AlreadyLinked()
@@ -281,8 +282,7 @@ def _get_state() -> _State:
         return cast(_State, current_app.extensions["passlock"])
     except KeyError:
         raise RuntimeError(
-            "Passlock is not registered on this app; did you forget to call "
-            "passlock.init_app(app)?"
+            "Passlock is not registered on this app; did you forget to call passlock.init_app(app)?"
         ) from None
 
 

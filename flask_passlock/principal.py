@@ -52,7 +52,7 @@ class Principal:
         """Parse an ExtendedPrincipal; raise :class:`MalformedResponse` if it is not one."""
         obj = _object(data, "principal")
         if obj.get("_tag") != "ExtendedPrincipal":
-            raise MalformedResponse("Passlock's answer is not an ExtendedPrincipal.")
+            raise MalformedResponse(reason="Passlock's answer is not an ExtendedPrincipal.")
         passkey = None
         if obj.get("passkey") is not None:
             pk = _object(obj["passkey"], "passkey")
@@ -78,36 +78,36 @@ class Principal:
 
 def _object(value: object, name: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise MalformedResponse(f"Passlock's answer has no '{name}' object.")
+        raise MalformedResponse(reason=f"Passlock's answer has no '{name}' object.")
     return value
 
 
 def _str(obj: Mapping[str, Any], key: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value:
-        raise MalformedResponse(f"Passlock's answer has no '{key}' string.")
+        raise MalformedResponse(reason=f"Passlock's answer has no '{key}' string.")
     return value
 
 
 def _optional_str(obj: Mapping[str, Any], key: str) -> str | None:
     value = obj.get(key)
     if value is not None and not isinstance(value, str):
-        raise MalformedResponse(f"Passlock's answer has a non-string '{key}'.")
+        raise MalformedResponse(reason=f"Passlock's answer has a non-string '{key}'.")
     return value
 
 
 def _bool(obj: Mapping[str, Any], key: str) -> bool:
     value = obj.get(key)
     if not isinstance(value, bool):
-        raise MalformedResponse(f"Passlock's answer has no '{key}' boolean.")
+        raise MalformedResponse(reason=f"Passlock's answer has no '{key}' boolean.")
     return value
 
 
 def _epoch_ms(obj: Mapping[str, Any], key: str) -> datetime:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MalformedResponse(f"Passlock's answer has no '{key}' timestamp.")
+        raise MalformedResponse(reason=f"Passlock's answer has no '{key}' timestamp.")
     try:
         return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
-        raise MalformedResponse(f"Passlock's answer has an out-of-range '{key}'.") from None
+        raise MalformedResponse(reason=f"Passlock's answer has an out-of-range '{key}'.") from None

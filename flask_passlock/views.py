@@ -140,7 +140,7 @@ def exchange(code: str, action: str) -> Principal:
     try:
         return _get_state().client.exchange_code(validate_code(code))
     except PasslockAPIError as error:
-        logger.warning("Passlock code exchange failed (%s): %s", error.code, error.detail)
+        logger.warning("Passlock code exchange failed (%s): %s", error.code, error)
         signals.exchange_failed.send(app, error=error, action=action)
         raise
 
@@ -166,9 +166,9 @@ def link_and_commit(user: Any, principal: Principal) -> Any:
         if session is not None:
             session.rollback()
         logger.error("Saving a passkey failed: %s", type(exc).__name__)
-        error = StorageError()
-        signals.link_failed.send(app, user=user, principal=principal, error=error)
-        raise error from None
+        storage_error = StorageError(reason=type(exc).__name__)
+        signals.link_failed.send(app, user=user, principal=principal, error=storage_error)
+        raise storage_error from None
     except BaseException:
         if session is not None:
             session.rollback()

@@ -87,9 +87,7 @@ class AppParts:
             ]
 
 
-def build_app(
-    emulator: PasslockEmulator, database_url: str, **config: Any
-) -> AppParts:
+def build_app(emulator: PasslockEmulator, database_url: str, **config: Any) -> AppParts:
     class Base(DeclarativeBase):
         pass
 

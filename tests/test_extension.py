@@ -44,7 +44,9 @@ def test_defaults_are_seeded():
     assert "/passkey/register" in {r.rule for r in app.url_map.iter_rules()}
 
 
-@pytest.mark.parametrize("timeout, expected", [(5, (5.0, 5.0)), ((1, 2), (1.0, 2.0)), ([1, 2], (1.0, 2.0))])
+@pytest.mark.parametrize(
+    "timeout, expected", [(5, (5.0, 5.0)), ((1, 2), (1.0, 2.0)), ([1, 2], (1.0, 2.0))]
+)
 def test_timeout_forms(timeout, expected):
     app = make_flask(PASSLOCK_TENANCY_ID="t", PASSLOCK_API_KEY="k", PASSLOCK_TIMEOUT=timeout)
     Passlock(app)
@@ -74,7 +76,9 @@ def test_second_init_app_is_an_error():
 
 
 def test_url_prefix():
-    app = make_flask(PASSLOCK_TENANCY_ID="t", PASSLOCK_API_KEY="k", PASSLOCK_URL_PREFIX="/auth/passkeys")
+    app = make_flask(
+        PASSLOCK_TENANCY_ID="t", PASSLOCK_API_KEY="k", PASSLOCK_URL_PREFIX="/auth/passkeys"
+    )
     Passlock(app)
     rules = {r.rule for r in app.url_map.iter_rules()}
     assert "/auth/passkeys/register" in rules and "/passkey/register" not in rules
@@ -101,7 +105,10 @@ def test_api_key_never_reaches_a_page(parts):
 
 def test_factory_with_two_apps_and_two_tenancies(tmp_path):
     """One extension object, two apps, each talking to its own tenancy."""
-    with PasslockEmulator(tenancy_id="tenancy-a") as emu_a, PasslockEmulator(tenancy_id="tenancy-b") as emu_b:
+    with (
+        PasslockEmulator(tenancy_id="tenancy-a") as emu_a,
+        PasslockEmulator(tenancy_id="tenancy-b") as emu_b,
+    ):
         a = build_app(emu_a, f"sqlite:///{tmp_path / 'a.sqlite'}")
         b = build_app(emu_b, f"sqlite:///{tmp_path / 'b.sqlite'}")
         results = {}
@@ -115,7 +122,12 @@ def test_factory_with_two_apps_and_two_tenancies(tmp_path):
             results[name] = issued.authenticator_id
             # a code from the other tenancy is refused
             other = (emu_b if emu is emu_a else emu_a).issue_code()
-            assert client.post("/passkey/register", json={"code": other.code}, headers=ORIGIN).status_code == 400
+            assert (
+                client.post(
+                    "/passkey/register", json={"code": other.code}, headers=ORIGIN
+                ).status_code
+                == 400
+            )
         assert a.rows() == [(results["a"], 1)]
         assert b.rows() == [(results["b"], 1)]
         for parts in (a, b):
@@ -137,7 +149,9 @@ def test_factory_pattern_init_app_later(emulator, tmp_path):
     assert model.__table__.c.user_id.references(Member.__table__.c.id)
 
     def create_app() -> Flask:
-        app = make_flask(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'f.sqlite'}", **emulator.app_config())
+        app = make_flask(
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'f.sqlite'}", **emulator.app_config()
+        )
         db.init_app(app)
         passlock.init_app(app)
         return app

@@ -54,7 +54,9 @@ def test_register_with_form_redirects(parts, emulator, client, user_id):
 
 def test_register_redirect_config(parts, emulator, client):
     parts.app.config["PASSLOCK_REGISTER_REDIRECT"] = "/welcome"
-    response = client.post("/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN)
+    response = client.post(
+        "/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN
+    )
     assert response.headers["Location"] == "/welcome"
 
 
@@ -143,7 +145,10 @@ def test_bad_codes(parts, emulator, client, code, as_json):
 
 def test_reused_code(parts, emulator, client, user_id):
     issued = emulator.issue_code()
-    assert client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN).status_code == 201
+    assert (
+        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN).status_code
+        == 201
+    )
     response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_code"
@@ -153,7 +158,10 @@ def test_reused_code(parts, emulator, client, user_id):
 @pytest.mark.parametrize("same_user", [True, False])
 def test_already_linked(parts, emulator, client, user_id, same_user):
     first = emulator.issue_code()
-    assert client.post("/passkey/register", json={"code": first.code}, headers=ORIGIN).status_code == 201
+    assert (
+        client.post("/passkey/register", json={"code": first.code}, headers=ORIGIN).status_code
+        == 201
+    )
     again = emulator.issue_code(authenticator_id=first.authenticator_id)
     other = client
     if not same_user:
@@ -172,7 +180,9 @@ def test_unknown_user(parts, emulator, client, user_id):
         parts.db.session.execute(sa.delete(parts.User))
         parts.db.session.commit()
     # the login loader finds nobody: the user is signed out
-    response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    response = client.post(
+        "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+    )
     assert response.status_code == 401
     assert parts.rows() == []
 
@@ -181,7 +191,9 @@ def test_unknown_user_with_custom_loader(parts, emulator, client):
     ghost = parts.User(id=999, username="ghost")
     parts.passlock.current_user_loader(lambda: ghost)
     try:
-        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+        response = client.post(
+            "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+        )
     finally:
         parts.passlock._current_user_loader = None
     assert_refused(parts, response, 409 if False else 400, "unknown_user")
@@ -193,8 +205,16 @@ def test_unknown_user_with_custom_loader(parts, emulator, client):
         (Fault(500, b"<html>oops</html>"), 503, "passlock_unavailable"),
         (Fault(503, b"", headers={"Retry-After": "5"}), 503, "passlock_unavailable"),
         (Fault(reset=True), 503, "passlock_unavailable"),
-        (Fault(403, b'{"_tag": "@error/Forbidden"}', "application/json"), 502, "passlock_forbidden"),
-        (Fault(200, b'{"_tag": "ExtendedPrincipal"}', "application/json"), 502, "malformed_response"),
+        (
+            Fault(403, b'{"_tag": "@error/Forbidden"}', "application/json"),
+            502,
+            "passlock_forbidden",
+        ),
+        (
+            Fault(200, b'{"_tag": "ExtendedPrincipal"}', "application/json"),
+            502,
+            "malformed_response",
+        ),
     ],
 )
 def test_passlock_failures(parts, emulator, client, fault, status, code):
@@ -205,13 +225,17 @@ def test_passlock_failures(parts, emulator, client, fault, status, code):
     assert_refused(parts, response, status, code)
     assert heard[0]["error"].code == code
     assert issued.code not in response.get_data(as_text=True)
-    html = client.post("/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN)
+    html = client.post(
+        "/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN
+    )
     assert html.status_code == 303  # the app still serves
 
 
 def test_passlock_failure_html(parts, emulator, client):
     emulator.inject(Fault(502, b""))
-    response = client.post("/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN)
+    response = client.post(
+        "/passkey/register", data={"code": emulator.issue_code().code}, headers=ORIGIN
+    )
     assert_refused(parts, response, 503, "passlock_unavailable")
     assert "unavailable" in response.get_data(as_text=True)
 
@@ -228,7 +252,9 @@ def test_database_error_mid_request_leaves_no_row(parts, emulator, client):
         session_class = parts.db.session.session_factory.class_
     event.listen(session_class, "before_commit", fail)
     try:
-        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+        response = client.post(
+            "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+        )
     finally:
         event.remove(session_class, "before_commit", fail)
     assert_refused(parts, response, 503, "storage_error")
@@ -241,7 +267,9 @@ def test_hook_failure_after_write_leaves_no_row(parts, emulator, client):
         raise LinkError("Passkeys from this device are not allowed.")
 
     try:
-        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+        response = client.post(
+            "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+        )
     finally:
         parts.passlock._link_passkey = None
     assert_refused(parts, response, 409, "link_refused")
@@ -259,7 +287,9 @@ def test_custom_link_hook(parts, emulator, client, user_id):
         return row
 
     try:
-        response = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+        response = client.post(
+            "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+        )
     finally:
         parts.passlock._link_passkey = None
     assert response.status_code == 201
@@ -307,7 +337,9 @@ def test_same_origin_referer_is_accepted(parts, emulator, client):
 def test_trusted_origins(parts, emulator, client):
     parts.app.config["PASSLOCK_TRUSTED_ORIGINS"] = ["https://app.example"]
     response = client.post(
-        "/passkey/register", json={"code": emulator.issue_code().code}, headers={"Origin": "https://app.example"}
+        "/passkey/register",
+        json={"code": emulator.issue_code().code},
+        headers={"Origin": "https://app.example"},
     )
     assert response.status_code == 201
 
@@ -323,7 +355,9 @@ def test_flask_wtf_csrf(emulator, tmp_path):
     user_id = parts.create_user("ada")
     client = parts.app.test_client()
     sign_in(client, user_id)
-    refused = client.post("/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN)
+    refused = client.post(
+        "/passkey/register", json={"code": emulator.issue_code().code}, headers=ORIGIN
+    )
     assert refused.status_code == 400
     page = client.get("/passkey/register").get_data(as_text=True)
     import json
@@ -334,7 +368,10 @@ def test_flask_wtf_csrf(emulator, tmp_path):
     accepted = client.post(
         "/passkey/register",
         json={"code": emulator.issue_code().code},
-        headers={"X-CSRFToken": config["csrfToken"], "Referer": "http://localhost/passkey/register"},
+        headers={
+            "X-CSRFToken": config["csrfToken"],
+            "Referer": "http://localhost/passkey/register",
+        },
     )
     assert accepted.status_code == 201, accepted.get_data(as_text=True)
     with parts.app.app_context():

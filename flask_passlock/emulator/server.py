@@ -519,7 +519,9 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
                 p = emu._passkeys.get(passkey_id) if isinstance(passkey_id, str) else None
                 if p is not None and p["tenancyId"] == tenancy:
                     result.append(
-                        PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(p["credentialId"]))
+                        PublicKeyCredentialDescriptor(
+                            id=webauthn.base64url_to_bytes(p["credentialId"])
+                        )
                     )
         return result
 
@@ -589,7 +591,9 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             user_handle=bytes_to_base64url(user_handle),
             uv=uv,
         )
-        return jsonify(sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options)))
+        return jsonify(
+            sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options))
+        )
 
     @app.post("/<tenancy>/passkey/registration/verification")
     def registration_verification(tenancy: str) -> Response:
@@ -608,7 +612,9 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
         except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
             return _error("@error/VerificationFailure", f"Registration not verified: {exc}", 400)
         response = body["response"]
-        transports = response.get("response", {}).get("transports") if isinstance(response, dict) else None
+        transports = (
+            response.get("response", {}).get("transports") if isinstance(response, dict) else None
+        )
         with emu._lock:
             passkey = emu._new_passkey(
                 tenancy,
@@ -618,7 +624,9 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
                 aaguid=verified.aaguid,
                 rp_id=emu.rp_id,
                 backed_up=verified.credential_backed_up,
-                device_type="multiDevice" if verified.credential_device_type == "multi_device" else "singleDevice",
+                device_type="multiDevice"
+                if verified.credential_device_type == "multi_device"
+                else "singleDevice",
                 transports=transports if isinstance(transports, list) else [],
                 user_handle=session["user_handle"],
             )
@@ -652,7 +660,9 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             allowed=[bytes_to_base64url(d.id) for d in allowed],
             uv=uv,
         )
-        return jsonify(sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options)))
+        return jsonify(
+            sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options))
+        )
 
     @app.post("/<tenancy>/passkey/authentication/verification")
     def authentication_verification(tenancy: str) -> Response:

@@ -103,7 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
         environ = self._environ(body)
         status_headers: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             status_headers[:] = [status, headers]
             return lambda data: None
 
@@ -120,9 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if environ.get(RESET_KEY):
             self.close_connection = True
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
         status, headers = status_headers
         lines = [f"HTTP/1.1 {status}"]
@@ -150,7 +150,7 @@ class _Server(ThreadingHTTPServer):
 
 def make_server(host: str, port: int, app: WSGIApp) -> _Server:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    server_class = type("_BoundServer", (_Server,), {"address_family": family})
+    server_class: type[_Server] = type("_BoundServer", (_Server,), {"address_family": family})
     server = server_class((host, port), _Handler)
     server.app = app
     return server
