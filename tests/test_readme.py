@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_COMMAND = (
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[example]'"
+    " && .venv/bin/python -m example_app"
+)
 TEST_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
 )
@@ -19,7 +23,4 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_example_command_runs_the_example_app():
     readme = (ROOT / "README.rst").read_text()
-    assert (
-        "    python3 -m venv .venv && .venv/bin/pip install -e '.[example]' && .venv/bin/python -m example_app\n"
-        in readme
-    )
+    assert f"    {EXAMPLE_COMMAND}\n" in readme
