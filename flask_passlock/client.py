@@ -114,6 +114,11 @@ class PasslockClient:
     def __repr__(self) -> str:
         return f"<PasslockClient tenancy_id={self.tenancy_id!r} origin={self.origin!r}>"
 
+    @property
+    def jwks_url(self) -> str:
+        """Where Passlock publishes the keys that sign id_tokens."""
+        return f"{self.origin}/.well-known/jwks.json"
+
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()

@@ -44,7 +44,7 @@ REGISTER_REDIRECT = "PASSLOCK_REGISTER_REDIRECT"
 
 #: Endpoint name (for :func:`flask.url_for`) of the app's sign-in page, used when an
 #: anonymous visitor opens a page that needs a signed-in user. ``None``: Flask-Login's
-#: ``login_view`` when set, otherwise a plain 401 page.
+#: ``login_view`` when set, otherwise the blueprint's passkey sign-in page.
 LOGIN_VIEW = "PASSLOCK_LOGIN_VIEW"
 
 DEFAULTS: dict[str, object] = {
@@ -57,3 +57,42 @@ DEFAULTS: dict[str, object] = {
     REGISTER_REDIRECT: None,
     LOGIN_VIEW: None,
 }
+
+#: Where a successful sign-in goes when the request has no safe ``next``.
+LOGIN_REDIRECT = "PASSLOCK_LOGIN_REDIRECT"
+
+#: Passed as ``remember=`` to Flask-Login's ``login_user``.
+REMEMBER = "PASSLOCK_REMEMBER"
+
+#: Verify the ``id_token`` locally with Passlock's JWKS instead of exchanging the code (needs
+#: the ``jwt`` extra). The code exchange is still used when a request carries no id_token.
+VERIFY_ID_TOKEN = "PASSLOCK_VERIFY_ID_TOKEN"
+
+#: Signature algorithms accepted for id_tokens (asymmetric only; never ``none`` or HMAC).
+ID_TOKEN_ALGORITHMS = "PASSLOCK_ID_TOKEN_ALGORITHMS"
+DEFAULT_ID_TOKEN_ALGORITHMS = ("RS256", "PS256", "ES256", "ES384", "EdDSA")
+
+#: Clock skew allowed on ``exp``/``iat``, in seconds.
+ID_TOKEN_LEEWAY = "PASSLOCK_ID_TOKEN_LEEWAY"
+
+#: Expected ``iss`` of id_tokens.
+ID_TOKEN_ISSUER = "PASSLOCK_ID_TOKEN_ISSUER"
+
+#: Fewest seconds between two JWKS downloads caused by unknown ``kid`` values.
+JWKS_MIN_REFRESH = "PASSLOCK_JWKS_MIN_REFRESH"
+
+#: Default ``max_age`` (seconds) of :func:`~flask_passlock.fresh_passkey_required`.
+FRESH_MAX_AGE = "PASSLOCK_FRESH_MAX_AGE"
+
+DEFAULTS.update(
+    {
+        LOGIN_REDIRECT: "/",
+        REMEMBER: False,
+        VERIFY_ID_TOKEN: False,
+        ID_TOKEN_ALGORITHMS: DEFAULT_ID_TOKEN_ALGORITHMS,
+        ID_TOKEN_LEEWAY: 30,
+        ID_TOKEN_ISSUER: "passlock.dev",
+        JWKS_MIN_REFRESH: 30,
+        FRESH_MAX_AGE: 300,
+    }
+)

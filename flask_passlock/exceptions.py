@@ -135,3 +135,89 @@ class StorageError(PasslockError):
     status_code = 503
     code = "storage_error"
     default_detail = "The passkey could not be saved. Please try again."
+
+
+class NoSuchPasskey(PasslockError):
+    """No passkey with this ID belongs to the signed-in user (another user's is "no such")."""
+
+    status_code = 404
+    code = "not_found"
+    default_detail = "No such passkey."
+
+
+class UnknownPasskey(PasslockError):
+    """Sign-in with a passkey that is not linked to any account here."""
+
+    status_code = 401
+    code = "unknown_passkey"
+    default_detail = "This passkey is not linked to any account here."
+
+
+class NotAPasskey(PasslockError):
+    """The principal was not made by a passkey."""
+
+    status_code = 400
+    code = "not_a_passkey"
+    default_detail = "Please sign in with a passkey."
+
+
+class UserDisabled(PasslockError):
+    """The account the passkey belongs to is disabled (``is_active`` is false)."""
+
+    status_code = 403
+    code = "user_disabled"
+    default_detail = "This account is disabled."
+
+
+class WrongPasskey(PasslockError):
+    """Re-verification used a passkey of another account."""
+
+    status_code = 403
+    code = "wrong_passkey"
+    default_detail = "Please use one of your own passkeys."
+
+
+class InvalidUsername(PasslockError):
+    """The username for a passkey-first sign-up is empty, too long or has control characters."""
+
+    status_code = 400
+    code = "invalid_username"
+    default_detail = "Choose a username of 1 to 64 characters."
+
+
+class UsernameTaken(PasslockError):
+    """Passkey-first sign-up with a username that already has an account."""
+
+    status_code = 409
+    code = "username_taken"
+    default_detail = "That username is taken. Please choose another one."
+
+
+class LastPasskey(PasslockError):
+    """Deleting the user's last passkey, and the app says they have no other way in."""
+
+    status_code = 409
+    code = "last_passkey"
+    default_detail = "This is your only way to sign in: add another passkey before deleting it."
+
+
+class ReauthenticationRequired(PasslockError):
+    """The view needs a recent passkey verification (step-up)."""
+
+    status_code = 401
+    code = "reauthentication_required"
+    default_detail = "Please confirm it's you with your passkey."
+
+
+class InvalidIdToken(PasslockError):
+    """The id_token failed local verification (signature, issuer, audience, expiry...)."""
+
+    status_code = 400
+    code = "invalid_id_token"
+    default_detail = "The passkey sign-in could not be verified. Please try again."
+
+
+class IdTokenReplayed(InvalidIdToken):
+    """The id_token's ``jti`` was already used."""
+
+    code = "id_token_replayed"

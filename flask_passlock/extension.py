@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, session
 
 from . import config as cfg
 from .client import PasslockClient, Timeout
-from .exceptions import AlreadyLinked, UnknownUser
-from .models import make_authenticator_model
+from .exceptions import (
+    AlreadyLinked,
+    IdTokenReplayed,
+    LastPasskey,
+    NoSuchPasskey,
+    NotAPasskey,
+    NotFound,
+    UnknownPasskey,
+    UnknownUser,
+    UserDisabled,
+)
+from .models import make_authenticator_model, make_used_token_model
 from .principal import Principal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,6 +33,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 LinkPasskey = Callable[[Any, Principal], Any]
 #: ``current_user_loader`` hook: ``() -> user or None``.
 CurrentUserLoader = Callable[[], Any]
+#: ``login_user`` hook: ``(user) -> None``.
+LoginUser = Callable[[Any], Any]
+#: ``create_user`` hook: ``(username, principal) -> new user (added to the session)``.
+CreateUser = Callable[[str, Principal], Any]
+#: ``user_by_username`` hook: ``(username) -> user or None``.
+UserByUsername = Callable[[str], Any]
+#: ``has_other_sign_in`` hook: ``(user) -> bool``.
+HasOtherSignIn = Callable[[Any], bool]
+
+#: Session keys of the last passkey verification (step-up freshness); signed by Flask.
+SESSION_VERIFIED_AT = "_passlock_verified_at"
+SESSION_VERIFIED_USER = "_passlock_verified_user"
 
 _NO_USER_LOADER = (
     "Flask-Passlock cannot tell who is signed in. Install and set up Flask-Login "
@@ -37,6 +62,8 @@ class _State:
     db: Any
     user_model: type[Any] | None
     authenticator_model: type[Any] | None
+    used_token_model: type[Any] | None = None
+    verifier: Any = None
 
 
 class Passlock:
@@ -72,6 +99,10 @@ class Passlock:
             self._authenticator_model = make_authenticator_model(db, user_model)
         self._link_passkey: LinkPasskey | None = None
         self._current_user_loader: CurrentUserLoader | None = None
+        self._login_user: LoginUser | None = None
+        self._create_user: CreateUser | None = None
+        self._user_by_username: UserByUsername | None = None
+        self._has_other_sign_in: HasOtherSignIn | None = None
         if app is not None:
             self.init_app(app)
 
@@ -130,7 +161,16 @@ class Passlock:
         model = authenticator_model or self._authenticator_model
         if model is None and db is not None and user_model is not None:
             model = make_authenticator_model(db, user_model)
-        app.extensions["passlock"] = _State(self, client, db, user_model, model)
+        state = _State(self, client, db, user_model, model)
+        if app.config[cfg.VERIFY_ID_TOKEN]:
+            state.verifier = _make_verifier(app, client)
+            if db is None:
+                raise RuntimeError(
+                    f"{cfg.VERIFY_ID_TOKEN} needs db=: the id_token replay guard is a table."
+                )
+        if db is not None:
+            state.used_token_model = make_used_token_model(db)
+        app.extensions["passlock"] = state
 
         from .views import blueprint
 
@@ -156,6 +196,41 @@ class Passlock:
         Without one, Flask-Login's ``current_user`` is used when Flask-Login is set up.
         """
         self._current_user_loader = cast(CurrentUserLoader, callback)
+        return callback
+
+    def login_user(self, callback: F) -> F:
+        """Register how a user is logged in after a passkey sign-in (decorator).
+
+        Default: Flask-Login's ``login_user(user, remember=PASSLOCK_REMEMBER)``.
+        """
+        self._login_user = cast(LoginUser, callback)
+        return callback
+
+    def create_user(self, callback: F) -> F:
+        """Register how passkey-first sign-up creates an account (decorator).
+
+        The callback gets ``(username, principal)`` and returns the new user; it runs in the
+        request's transaction (the passkey is linked and everything committed after it).
+        Default: ``user_model(username=username)``, when the model has a ``username``.
+        """
+        self._create_user = cast(CreateUser, callback)
+        return callback
+
+    def user_by_username(self, callback: F) -> F:
+        """Register how a user is found by username (decorator); return it or ``None``.
+
+        Used by sign-up (taken?) and sign-in by username. Default: ``user_model.username``.
+        """
+        self._user_by_username = cast(UserByUsername, callback)
+        return callback
+
+    def has_other_sign_in(self, callback: F) -> F:
+        """Register whether a user can sign in without passkeys (decorator).
+
+        When it returns ``False``, deleting the user's last passkey is refused. Without this
+        hook, deleting the last passkey is allowed.
+        """
+        self._has_other_sign_in = cast(HasOtherSignIn, callback)
         return callback
 
     # -- per-app state ----------------------------------------------------------------------
@@ -261,6 +336,146 @@ class Passlock:
         )
         return list(self.state.db.session.scalars(query))
 
+    def find_authenticator(self, authenticator_id: str) -> Any:
+        """The authenticator row with this ID, or ``None``."""
+        return self.state.db.session.get(self.authenticator_model, authenticator_id)
+
+    def user_of(self, authenticator: Any) -> Any:
+        """The user an authenticator row belongs to."""
+        user = getattr(authenticator, "user", None)
+        if user is None and self.state.user_model is not None:
+            user = self.state.db.session.get(self.state.user_model, authenticator.user_id)
+        return user
+
+    def find_user_by_username(self, username: str) -> Any:
+        """The user with this username, or ``None`` (through the ``user_by_username`` hook)."""
+        if self._user_by_username is not None:
+            return self._user_by_username(username)
+        from sqlalchemy import select
+
+        user_model = self.state.user_model
+        if user_model is None or not hasattr(user_model, "username"):
+            raise RuntimeError(
+                "Flask-Passlock cannot look users up by username: give the user model a "
+                "'username' column or register @passlock.user_by_username."
+            )
+        query = select(user_model).where(user_model.username == username)
+        return self.state.db.session.scalars(query).first()
+
+    def new_user(self, username: str, principal: Principal) -> Any:
+        """Create a user for passkey-first sign-up (through the ``create_user`` hook)."""
+        if self._create_user is not None:
+            user = self._create_user(username, principal)
+        else:
+            user_model = self.state.user_model
+            if user_model is None or not hasattr(user_model, "username"):
+                raise RuntimeError(
+                    "Flask-Passlock cannot create users: give the user model a 'username' "
+                    "column or register @passlock.create_user."
+                )
+            user = user_model(username=username)
+        db = self.state.db
+        if db is not None and user not in db.session:
+            db.session.add(user)
+        if db is not None:
+            db.session.flush()
+        return user
+
+    def authenticate(self, principal: Principal) -> tuple[Any, Any]:
+        """Find the user a sign-in principal belongs to and mark the passkey used (not
+        committed). Returns ``(user, authenticator)``.
+
+        :raises NotAPasskey: the principal was not made by a passkey.
+        :raises UnknownPasskey: the passkey is not linked to anyone here.
+        :raises UserDisabled: the user's ``is_active`` is false.
+        """
+        if principal.authenticator_type != "passkey":
+            raise NotAPasskey()
+        authenticator = self.find_authenticator(principal.authenticator_id)
+        if authenticator is None:
+            raise UnknownPasskey()
+        user = self.user_of(authenticator)
+        if user is None:
+            raise UnknownPasskey()
+        if getattr(user, "is_active", True) is False:
+            raise UserDisabled()
+        authenticator.last_used_at = datetime.now(timezone.utc)
+        return user, authenticator
+
+    def log_in(self, user: Any) -> None:
+        """Log ``user`` in (``login_user`` hook) and mark the passkey verification fresh."""
+        if self._login_user is not None:
+            self._login_user(user)
+        else:
+            try:
+                import flask_login
+            except ImportError:
+                raise RuntimeError(
+                    "Flask-Passlock cannot log users in: install and set up Flask-Login or "
+                    "register @passlock.login_user."
+                ) from None
+            flask_login.login_user(user, remember=bool(current_app.config[cfg.REMEMBER]))
+        self.mark_verified(user)
+
+    def mark_verified(self, user: Any) -> None:
+        """Record in the (signed) session that ``user`` just verified with a passkey."""
+        session[SESSION_VERIFIED_AT] = int(time.time())
+        session[SESSION_VERIFIED_USER] = _user_key(user)
+
+    def verified_age(self, user: Any) -> float | None:
+        """Seconds since ``user`` last verified with a passkey in this session, or ``None``."""
+        at = session.get(SESSION_VERIFIED_AT)
+        if not isinstance(at, int) or session.get(SESSION_VERIFIED_USER) != _user_key(user):
+            return None
+        return max(0.0, time.time() - at)
+
+    def owned_authenticator(self, user: Any, authenticator_id: str) -> Any:
+        """``user``'s authenticator with this ID; :class:`NoSuchPasskey` for anyone else's."""
+        authenticator = self.find_authenticator(authenticator_id)
+        if authenticator is None or authenticator.user_id != _primary_key(user):
+            raise NoSuchPasskey()
+        return authenticator
+
+    def remove(self, user: Any, authenticator: Any) -> dict[str, Any] | None:
+        """Delete a passkey at Passlock, then its row (not committed). Returns Passlock's
+        record (``None`` if Passlock had no such passkey).
+
+        :raises LastPasskey: it is the user's last passkey and ``has_other_sign_in`` says no.
+        :raises PassLockUnavailable: Passlock could not delete it; the row is kept.
+        """
+        hook = self._has_other_sign_in
+        if hook is not None and not hook(user) and len(self.authenticators_for(user)) <= 1:
+            raise LastPasskey()
+        try:
+            record: dict[str, Any] | None = self.client.delete_passkey(authenticator.id)
+        except NotFound:
+            record = None
+        self.state.db.session.delete(authenticator)
+        self.state.db.session.flush()
+        return record
+
+    def consume_jti(self, principal: Principal) -> None:
+        """Record an id_token's ``jti`` as used (in the request's transaction).
+
+        :raises IdTokenReplayed: it was used before.
+        """
+        from sqlalchemy import delete
+        from sqlalchemy.exc import IntegrityError
+
+        state = self.state
+        model = state.used_token_model
+        session = state.db.session
+        if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
+            session.execute(delete(model).where(model.expires_at < datetime.now(timezone.utc)))
+        if session.get(model, principal.id) is not None:
+            raise IdTokenReplayed()
+        session.add(model(jti=principal.id, expires_at=principal.expires_at))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise IdTokenReplayed() from None
+
     def browser_config(self) -> dict[str, Any]:
         """What the browser needs (public values only; never the API key)."""
         config = current_app.config
@@ -295,6 +510,40 @@ def _primary_key(user: Any) -> Any:
     except NoInspectionAvailable:
         return None
     return identity[0] if identity else None
+
+
+def _user_key(user: Any) -> str:
+    get_id = getattr(user, "get_id", None)
+    if callable(get_id):
+        return str(get_id())
+    return str(_primary_key(user))
+
+
+def _make_verifier(app: Flask, client: PasslockClient) -> Any:
+    try:
+        from .tokens import IdTokenVerifier
+    except ImportError:
+        raise RuntimeError(
+            f"{cfg.VERIFY_ID_TOKEN} needs PyJWT: pip install 'flask-passlock[jwt]'."
+        ) from None
+    config = app.config
+    try:
+        return IdTokenVerifier(
+            client.jwks_url,
+            client.tenancy_id,
+            session=client.session,
+            timeout=client.timeout,
+            issuer=config[cfg.ID_TOKEN_ISSUER],
+            algorithms=tuple(config[cfg.ID_TOKEN_ALGORITHMS]),
+            leeway=float(config[cfg.ID_TOKEN_LEEWAY]),
+            min_refresh=float(config[cfg.JWKS_MIN_REFRESH]),
+        )
+    except ImportError:
+        raise RuntimeError(
+            f"{cfg.VERIFY_ID_TOKEN} needs PyJWT: pip install 'flask-passlock[jwt]'."
+        ) from None
+    except ValueError as exc:
+        raise RuntimeError(f"{cfg.ID_TOKEN_ALGORITHMS}: {exc}") from None
 
 
 def _timeout(value: Any) -> tuple[float, float]:

@@ -14,7 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, synonym
 
-__all__ = ["AuthenticatorMixin", "make_authenticator_model", "DEFAULT_TABLE_NAME"]
+__all__ = [
+    "AuthenticatorMixin",
+    "UsedTokenMixin",
+    "make_authenticator_model",
+    "make_used_token_model",
+    "DEFAULT_TABLE_NAME",
+]
 
 #: Table name of the default model.
 DEFAULT_TABLE_NAME = "passlock_authenticator"
@@ -118,3 +124,25 @@ def make_authenticator_model(
     model: type[Any] = type("Authenticator", (AuthenticatorMixin, db.Model), attrs)
     cache[key] = model
     return model
+
+
+class UsedTokenMixin:
+    """The id_token replay guard: one row per ``jti`` already accepted, kept until it expires.
+
+    It lives in the database so that every worker and machine sees it.
+    """
+
+    jti: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, index=True
+    )
+
+
+def make_used_token_model(db: Any, *, tablename: str = "passlock_used_token") -> type[Any]:
+    """Return the model of the id_token replay guard table for ``db``."""
+    cache = _models.setdefault(db, {})
+    key = (UsedTokenMixin, tablename)
+    if key not in cache:
+        attrs = {"__tablename__": tablename, "__module__": __name__, "__qualname__": "UsedToken"}
+        cache[key] = type("UsedToken", (UsedTokenMixin, db.Model), attrs)
+    return cache[key]

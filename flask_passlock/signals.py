@@ -28,3 +28,25 @@ exchange_failed = _signals.signal("exchange-failed")
 #: Sent when linking a passkey was refused or failed. Arguments: ``user``, ``principal`` and
 #: ``error``.
 link_failed = _signals.signal("link-failed")
+
+#: Sent after a passkey sign-in, once the user is logged in. Arguments: ``user``,
+#: ``principal`` and ``authenticator``.
+passkey_authenticated = _signals.signal("passkey-authenticated")
+
+#: Sent when a sign-in was refused after Passlock vouched for the passkey (unknown passkey,
+#: disabled user...). Arguments: ``principal`` and ``error``.
+login_failed = _signals.signal("login-failed")
+
+#: Sent after passkey-first sign-up created an account. Arguments: ``user``, ``principal`` and
+#: ``authenticator``.
+user_signed_up = _signals.signal("user-signed-up")
+
+#: Sent after a passkey was renamed. Arguments: ``user``, ``authenticator`` and ``label``.
+passkey_renamed = _signals.signal("passkey-renamed")
+
+#: Sent after a passkey was deleted here and at Passlock. Arguments: ``user``,
+#: ``authenticator_id`` and ``record`` (Passlock's record of it, or ``None``).
+passkey_removed = _signals.signal("passkey-removed")
+
+#: Sent after a step-up re-verification. Arguments: ``user`` and ``authenticator``.
+passkey_verified = _signals.signal("passkey-verified")

@@ -1,14 +1,17 @@
-"""The ``passlock`` blueprint: register a passkey and list the signed-in user's passkeys.
+"""The ``passlock`` blueprint: register, sign in, sign up, re-verify and manage passkeys.
 
 Every route answers JSON when the request has a JSON body or prefers JSON in ``Accept``,
 HTML otherwise; errors use one vocabulary: ``{"code": ..., "detail": ...}`` in JSON, the
 ``passlock/error.html`` page in HTML, with the status of the
-:class:`~flask_passlock.exceptions.PasslockError` raised.
+:class:`~flask_passlock.exceptions.PasslockError` raised. Every POST is checked against
+cross-site requests (:mod:`flask_passlock.csrf`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import (
@@ -21,23 +24,27 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest as HTTPBadRequest
 from werkzeug.routing import BuildError
 
 from . import config as cfg
 from . import signals
+from ._http import clean_text, read_body, string_field, wants_json
 from .client import validate_code
 from .csrf import check_same_origin
 from .exceptions import (
     BadRequest,
+    InvalidUsername,
     LinkError,
     NotSignedIn,
     PasslockAPIError,
     PasslockError,
     StorageError,
+    UsernameTaken,
+    WrongPasskey,
 )
-from .extension import _get_state
+from .extension import _get_state, _primary_key
 from .principal import Principal
+from .redirects import safe_next
 
 logger = logging.getLogger("flask_passlock")
 
@@ -49,42 +56,21 @@ blueprint = Blueprint(
     static_url_path="/static",
 )
 
-
-# -- request and answer helpers ---------------------------------------------------------------
-
-
-def wants_json() -> bool:
-    """Whether to answer JSON: a JSON body, or ``Accept`` preferring JSON to HTML."""
-    if request.is_json:
-        return True
-    accept = request.accept_mimetypes
-    return accept["application/json"] > accept["text/html"]
+#: Longest username accepted by passkey-first sign-up, and longest passkey label.
+MAX_USERNAME = 64
+MAX_LABEL = 100
 
 
-def read_body() -> dict[str, Any]:
-    """The POST body as a dict: a JSON object, or the form fields."""
-    if request.is_json:
-        try:
-            data = request.get_json()
-        except HTTPBadRequest:
-            raise BadRequest("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise BadRequest("The request body must be a JSON object.")
-        return data
-    return request.form.to_dict()
+def _app() -> Any:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
-def string_field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    if value is None or value == "":
-        raise BadRequest(f"The '{name}' field is missing.")
-    if not isinstance(value, str):
-        raise BadRequest(f"The '{name}' field must be a string.")
-    return value
+def _extension() -> Any:
+    return _get_state().extension
 
 
 def require_user() -> Any:
-    user = _get_state().extension.get_current_user()
+    user = _extension().get_current_user()
     if user is None:
         raise NotSignedIn()
     return user
@@ -104,20 +90,24 @@ def _login_url() -> str | None:
     endpoint = current_app.config.get(cfg.LOGIN_VIEW)
     if endpoint is None:
         manager = getattr(current_app, "login_manager", None)
-        endpoint = getattr(manager, "login_view", None)
-    if not endpoint:
-        return None
+        endpoint = getattr(manager, "login_view", None) or "passlock.login_page"
     try:
         return url_for(endpoint, next=request.full_path.rstrip("?"))
     except BuildError:
         return None
 
 
-def _as_dict(authenticator: Any, principal: Principal) -> dict[str, Any]:
-    to_dict = getattr(authenticator, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    return {"id": principal.authenticator_id}
+def _next_target(data: dict[str, Any] | None = None) -> str | None:
+    candidate = request.args.get("next")
+    if candidate is None and data is not None:
+        candidate = data.get("next")
+    return safe_next(candidate)
+
+
+def _done(target: str, status: int = 200, **payload: Any) -> ResponseReturnValue:
+    if wants_json():
+        return jsonify(redirect=target, **payload), status
+    return redirect(target, 303)
 
 
 @blueprint.errorhandler(PasslockError)
@@ -131,64 +121,98 @@ def handle_passlock_error(error: PasslockError) -> ResponseReturnValue:
     return render_template("passlock/error.html", error=error), error.status_code
 
 
-# -- the passkey lifecycle --------------------------------------------------------------------
+@blueprint.app_template_global("passlock_browser_config")
+def browser_config() -> dict[str, Any]:
+    """Jinja global used by ``passlock/macros.html``: the public config for the browser."""
+    return _extension().browser_config()  # type: ignore[no-any-return]
+
+
+# -- shared steps -----------------------------------------------------------------------------
 
 
 def exchange(code: str, action: str) -> Principal:
     """Validate ``code`` and exchange it with Passlock; send ``exchange_failed`` on error."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         return _get_state().client.exchange_code(validate_code(code))
     except PasslockAPIError as error:
         logger.warning("Passlock code exchange failed (%s): %s", error.code, error)
-        signals.exchange_failed.send(app, error=error, action=action)
+        signals.exchange_failed.send(_app(), error=error, action=action)
         raise
 
 
-def link_and_commit(user: Any, principal: Principal) -> Any:
-    """Run the ``link_passkey`` hook and commit; roll back and re-raise on any failure."""
+def principal_from(data: dict[str, Any], action: str) -> Principal:
+    """The principal a request carries: its ``id_token`` verified locally when
+    ``PASSLOCK_VERIFY_ID_TOKEN`` is on, otherwise its ``code`` exchanged with Passlock."""
+    state = _get_state()
+    token = string_field(data, "id_token", required=False)
+    if state.verifier is not None and token:
+        try:
+            principal: Principal = state.verifier.verify(token)
+        except PasslockError as error:
+            logger.warning("id_token refused (%s): %s", error.code, error)
+            signals.exchange_failed.send(_app(), error=error, action=action)
+            raise
+        state.extension.consume_jti(principal)
+        return principal
+    return exchange(string_field(data, "code") or "", action)
+
+
+@contextmanager
+def atomic(user: Any = None, principal: Principal | None = None) -> Iterator[None]:
+    """Commit what the block wrote, or roll it all back and answer a clear error."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    state = _get_state()
-    session = state.db.session if state.db is not None else None
+    db = _get_state().db
+    session = db.session if db is not None else None
     try:
-        authenticator = state.extension.link(user, principal)
+        yield
         if session is not None:
             session.commit()
     except LinkError as error:
         if session is not None:
             session.rollback()
         logger.info("Passkey link refused (%s)", error.code)
-        signals.link_failed.send(app, user=user, principal=principal, error=error)
+        signals.link_failed.send(_app(), user=user, principal=principal, error=error)
         raise
     except SQLAlchemyError as exc:
         if session is not None:
             session.rollback()
-        logger.error("Saving a passkey failed: %s", type(exc).__name__)
-        storage_error = StorageError(reason=type(exc).__name__)
-        signals.link_failed.send(app, user=user, principal=principal, error=storage_error)
-        raise storage_error from None
+        logger.error("Database error, rolled back: %s", type(exc).__name__)
+        error = StorageError(reason=type(exc).__name__)
+        if principal is not None:
+            signals.link_failed.send(_app(), user=user, principal=principal, error=error)
+        raise error from None
     except BaseException:
         if session is not None:
             session.rollback()
         raise
+
+
+def link_and_commit(user: Any, principal: Principal) -> Any:
+    """Run the ``link_passkey`` hook and commit; roll back and re-raise on any failure."""
+    with atomic(user, principal):
+        authenticator = _extension().link(user, principal)
     return authenticator
 
 
-def _register_redirect() -> str:
-    target = current_app.config.get(cfg.REGISTER_REDIRECT)
-    return str(target) if target else url_for("passlock.list_passkeys")
+def _as_dict(authenticator: Any, principal: Principal) -> dict[str, Any]:
+    to_dict = getattr(authenticator, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    return {"id": principal.authenticator_id}
 
 
-# -- routes -----------------------------------------------------------------------------------
+# -- register a passkey for the signed-in user --------------------------------------------------
 
 
 @blueprint.get("/register")
 def register_page() -> ResponseReturnValue:
     """The page with the register-a-passkey form."""
     user = require_user()
-    return render_template("passlock/register.html", username=username_for(user))
+    existing = [a.id for a in _extension().authenticators_for(user)]
+    return render_template(
+        "passlock/register.html", username=username_for(user), exclude=existing
+    )
 
 
 @blueprint.post("/register")
@@ -197,32 +221,198 @@ def register() -> ResponseReturnValue:
     check_same_origin()
     user = require_user()
     data = read_body()
-    code = string_field(data, "code")
-    principal = exchange(code, action="register")
+    principal = principal_from(data, action="register")
     authenticator = link_and_commit(user, principal)
     signals.passkey_registered.send(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
-        user=user,
-        principal=principal,
-        authenticator=authenticator,
+        _app(), user=user, principal=principal, authenticator=authenticator
     )
-    target = _register_redirect()
-    if wants_json():
-        return jsonify(authenticator=_as_dict(authenticator, principal), redirect=target), 201
-    return redirect(target, 303)
+    target = current_app.config.get(cfg.REGISTER_REDIRECT) or url_for("passlock.list_passkeys")
+    return _done(str(target), 201, authenticator=_as_dict(authenticator, principal))
+
+
+# -- sign in ------------------------------------------------------------------------------------
+
+
+@blueprint.get("/login")
+def login_page() -> ResponseReturnValue:
+    """The sign-in page: a passkey button, sign-in by username, and autofill."""
+    return render_template("passlock/login.html", next=_next_target())
+
+
+@blueprint.post("/login/options")
+def login_options() -> ResponseReturnValue:
+    """``username`` -> ``{"allowCredentials": [passkey ids]}`` for sign-in by username
+    (an empty list for unknown usernames: the browser then offers every passkey)."""
+    check_same_origin()
+    data = read_body()
+    username = clean_text(string_field(data, "username") or "", field="username", max_length=256)
+    user = _extension().find_user_by_username(username)
+    ids = [a.id for a in _extension().authenticators_for(user)] if user is not None else []
+    return jsonify(allowCredentials=ids)
+
+
+@blueprint.post("/login")
+def login() -> ResponseReturnValue:
+    """Take ``code`` (or ``id_token``), find the passkey's user, log them in, redirect to a
+    safe ``next``."""
+    check_same_origin()
+    data = read_body()
+    principal = principal_from(data, action="login")
+    extension = _extension()
+    try:
+        with atomic():
+            user, authenticator = extension.authenticate(principal)
+    except PasslockError as error:
+        logger.info("Passkey sign-in refused (%s)", error.code)
+        signals.login_failed.send(_app(), principal=principal, error=error)
+        raise
+    extension.log_in(user)
+    signals.passkey_authenticated.send(
+        _app(), user=user, principal=principal, authenticator=authenticator
+    )
+    target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
+    return _done(target, 200, authenticator=_as_dict(authenticator, principal))
+
+
+# -- passkey-first sign-up ----------------------------------------------------------------------
+
+
+@blueprint.get("/signup")
+def signup_page() -> ResponseReturnValue:
+    """The sign-up page: pick a username, create a passkey, get an account."""
+    return render_template("passlock/signup.html", next=_next_target())
+
+
+def _forget_at_passlock(principal: Principal) -> None:
+    """Best effort: delete a passkey created for a sign-up that did not happen."""
+    extension = _extension()
+    if extension.find_authenticator(principal.authenticator_id) is not None:
+        return  # linked to someone here: never delete it
+    try:
+        extension.client.delete_passkey(principal.authenticator_id)
+    except PasslockError as error:
+        logger.info("Could not delete an unused passkey at Passlock (%s)", error.code)
+
+
+@blueprint.post("/signup")
+def signup() -> ResponseReturnValue:
+    """Take ``username`` and ``code``: create the account, link the passkey, log in."""
+    from sqlalchemy.exc import IntegrityError
+
+    check_same_origin()
+    data = read_body()
+    raw_username = data.get("username")
+    if not isinstance(raw_username, str):
+        raise InvalidUsername()
+    try:
+        username = clean_text(raw_username, field="username", max_length=MAX_USERNAME)
+    except BadRequest:
+        raise InvalidUsername() from None
+    principal = principal_from(data, action="signup")
+    extension = _extension()
+    user = None
+    try:
+        with atomic(None, principal):
+            if extension.find_user_by_username(username) is not None:
+                raise UsernameTaken()
+            try:
+                user = extension.new_user(username, principal)
+            except IntegrityError:
+                raise UsernameTaken() from None
+            authenticator = extension.link(user, principal)
+    except UsernameTaken:
+        _forget_at_passlock(principal)
+        raise
+    extension.log_in(user)
+    app = _app()
+    signals.user_signed_up.send(app, user=user, principal=principal, authenticator=authenticator)
+    signals.passkey_registered.send(
+        app, user=user, principal=principal, authenticator=authenticator
+    )
+    target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
+    return _done(target, 201, authenticator=_as_dict(authenticator, principal))
+
+
+# -- step-up re-verification --------------------------------------------------------------------
+
+
+@blueprint.get("/verify")
+def verify_page() -> ResponseReturnValue:
+    """Confirm it's you: a passkey ceremony limited to the user's own passkeys."""
+    user = require_user()
+    allow = [a.id for a in _extension().authenticators_for(user)]
+    return render_template("passlock/verify.html", allow=allow, next=_next_target())
+
+
+@blueprint.post("/verify")
+def verify() -> ResponseReturnValue:
+    """Take ``code`` (or ``id_token``) of the user's own passkey; mark the session fresh."""
+    check_same_origin()
+    user = require_user()
+    data = read_body()
+    principal = principal_from(data, action="verify")
+    extension = _extension()
+    with atomic():
+        authenticator = extension.find_authenticator(principal.authenticator_id)
+        if authenticator is None or authenticator.user_id != _primary_key(user):
+            raise WrongPasskey()
+        extension.authenticate(principal)
+    extension.mark_verified(user)
+    signals.passkey_verified.send(_app(), user=user, authenticator=authenticator)
+    target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
+    return _done(target, 200)
+
+
+# -- manage the signed-in user's passkeys -------------------------------------------------------
 
 
 @blueprint.get("/")
 def list_passkeys() -> ResponseReturnValue:
     """The signed-in user's passkeys: an HTML page, or a JSON array."""
     user = require_user()
-    passkeys = _get_state().extension.authenticators_for(user)
+    passkeys = _extension().authenticators_for(user)
     if wants_json():
         return jsonify([p.to_dict() for p in passkeys])
     return render_template("passlock/list.html", passkeys=passkeys)
 
 
-@blueprint.app_template_global("passlock_browser_config")
-def browser_config() -> dict[str, Any]:
-    """Jinja global used by ``passlock/macros.html``: the public config for the browser."""
-    return _get_state().extension.browser_config()
+@blueprint.post("/<authenticator_id>/rename")
+def rename(authenticator_id: str) -> ResponseReturnValue:
+    """``label`` -> the passkey's new name."""
+    check_same_origin()
+    user = require_user()
+    data = read_body()
+    label = clean_text(string_field(data, "label") or "", field="label", max_length=MAX_LABEL)
+    extension = _extension()
+    with atomic():
+        authenticator = extension.owned_authenticator(user, authenticator_id)
+        authenticator.label = label
+    signals.passkey_renamed.send(_app(), user=user, authenticator=authenticator, label=label)
+    if wants_json():
+        return jsonify(authenticator=authenticator.to_dict())
+    return redirect(url_for("passlock.list_passkeys"), 303)
+
+
+@blueprint.post("/<authenticator_id>/delete")
+def delete(authenticator_id: str) -> ResponseReturnValue:
+    """Delete the passkey at Passlock and here (kept here when Passlock is down)."""
+    check_same_origin()
+    user = require_user()
+    read_body()
+    extension = _extension()
+    with atomic():
+        authenticator = extension.owned_authenticator(user, authenticator_id)
+        record = extension.remove(user, authenticator)
+    signals.passkey_removed.send(
+        _app(), user=user, authenticator_id=authenticator_id, record=record
+    )
+    if wants_json():
+        credential = (record or {}).get("credential") or {}
+        signal = {k: credential.get(k) for k in ("id", "userId", "rpId")}
+        return jsonify(
+            deleted=authenticator_id,
+            credential={"credentialId": signal["id"], "userId": signal["userId"], "rpId": signal["rpId"]}
+            if credential
+            else None,
+        )
+    return redirect(url_for("passlock.list_passkeys"), 303)

@@ -94,9 +94,10 @@ def test_not_signed_in_json(parts, emulator):
     assert_refused(parts, response, 401, "not_signed_in")
 
 
-def test_not_signed_in_page_is_401_without_login_view(parts):
+def test_not_signed_in_page_goes_to_passkey_login_without_login_view(parts):
     response = parts.app.test_client().get("/passkey/register")
-    assert response.status_code == 401
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/passkey/login?next=/passkey/register"
 
 
 def test_not_signed_in_page_redirects_to_login_view(parts):

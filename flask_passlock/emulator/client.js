@@ -6,6 +6,14 @@ const DEFAULT_ENDPOINT = new URL("./", import.meta.url).href;
 
 const fail = (tag, message, extra = {}) => ({ _tag: tag, message, ...extra });
 
+// A new ceremony cancels the one in progress (e.g. a pending autofill request).
+let pending = null;
+function newCeremony() {
+  if (pending) pending.abort();
+  pending = new AbortController();
+  return pending.signal;
+}
+
 function endpointOf(options) {
   const endpoint = options.endpoint || DEFAULT_ENDPOINT;
   return endpoint.endsWith("/") ? endpoint : `${endpoint}/`;
@@ -83,7 +91,7 @@ export async function registerPasskey(options) {
   let credential;
   try {
     const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(started.data.optionsJSON);
-    credential = await navigator.credentials.create({ publicKey });
+    credential = await navigator.credentials.create({ publicKey, signal: newCeremony() });
   } catch (error) {
     return ceremonyError(error, "@error/DuplicatePasskey");
   }
@@ -114,7 +122,7 @@ export async function authenticatePasskey(options) {
   let credential;
   try {
     const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.data.optionsJSON);
-    const request = { publicKey };
+    const request = { publicKey, signal: newCeremony() };
     if (options.autofill) request.mediation = "conditional";
     credential = await navigator.credentials.get(request);
   } catch (error) {
@@ -135,4 +143,64 @@ export const isPasskeySupport = () => !unsupported();
 export async function isAutofillSupport() {
   if (unsupported() || !PublicKeyCredential.isConditionalMediationAvailable) return false;
   return PublicKeyCredential.isConditionalMediationAvailable();
+}
+
+async function credentialOf(options) {
+  if (options.credentialId && options.rpId) return options;
+  if (!options.tenancyId || !options.passkeyId) return null;
+  const url = new URL(`${options.tenancyId}/credential/${encodeURIComponent(options.passkeyId)}`, endpointOf(options));
+  try {
+    const response = await fetch(url);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the browser can be told to forget a passkey (WebAuthn Signal API). */
+export const isPasskeyDeleteSupport = () =>
+  typeof PublicKeyCredential !== "undefined" && !!PublicKeyCredential.signalUnknownCredential;
+
+/** Whether the browser can be told a passkey's new username (WebAuthn Signal API). */
+export const isPasskeyUpdateSupport = () =>
+  typeof PublicKeyCredential !== "undefined" && !!PublicKeyCredential.signalCurrentUserDetails;
+
+/**
+ * deletePasskey({tenancyId, passkeyId, endpoint?} | {credentialId, userId, rpId} | orphaned error)
+ * -> {_tag: "DeleteSuccess"}: tells the device to forget the credential.
+ */
+export async function deletePasskey(options) {
+  if (!isPasskeyDeleteSupport()) return fail("@error/PasskeyUnsupported", "Signal API not supported");
+  const credential = await credentialOf(options);
+  if (!credential) return fail("@error/Network", "Passkey not found");
+  try {
+    await PublicKeyCredential.signalUnknownCredential({
+      rpId: credential.rpId,
+      credentialId: credential.credentialId,
+    });
+  } catch (error) {
+    return fail("@error/OtherPasskey", String(error), { code: "ERROR_SIGNAL" });
+  }
+  return { _tag: "DeleteSuccess" };
+}
+
+/**
+ * updatePasskey({tenancyId, passkeyId, username, displayName?, endpoint?} |
+ *               {userId, rpId, username, displayName?}) -> {_tag: "UpdateSuccess"}
+ */
+export async function updatePasskey(options) {
+  if (!isPasskeyUpdateSupport()) return fail("@error/PasskeyUnsupported", "Signal API not supported");
+  const credential = options.userId && options.rpId ? options : await credentialOf(options);
+  if (!credential) return fail("@error/Network", "Passkey not found");
+  try {
+    await PublicKeyCredential.signalCurrentUserDetails({
+      rpId: credential.rpId,
+      userId: credential.userId,
+      name: options.username,
+      displayName: options.displayName || options.username,
+    });
+  } catch (error) {
+    return fail("@error/OtherPasskey", String(error), { code: "ERROR_SIGNAL" });
+  }
+  return { _tag: "UpdateSuccess" };
 }

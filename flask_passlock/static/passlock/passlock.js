@@ -1,7 +1,9 @@
-// Flask-Passlock browser glue: runs registerPasskey from the Passlock client module and
-// posts the resulting code to the app. Loaded by the macros in passlock/macros.html.
-// Events (bubbling, on the form): passlock:register-start, passlock:register-complete,
-// passlock:register-failed, with details in event.detail.
+// Flask-Passlock browser glue, loaded by the macros in passlock/macros.html.
+// It runs the Passlock client module's ceremonies (registerPasskey / authenticatePasskey) and
+// posts the resulting code and id_token to the app. Forms are found by data-passlock:
+// "register", "signup", "login", "verify" and "delete".
+// Events (bubbling, on the form): passlock:<kind>-start, passlock:<kind>-complete and
+// passlock:<kind>-failed, with details in event.detail.
 
 const configElement = document.getElementById("passlock-config");
 const config = configElement ? JSON.parse(configElement.textContent) : null;
@@ -11,12 +13,15 @@ const PROGRESS = {
   optionsRequest: "Contacting the passkey service…",
   createCredential: "Follow your browser's prompt to create the passkey…",
   saveCredential: "Saving the passkey…",
+  getCredential: "Follow your browser's prompt to use your passkey…",
+  verifyCredential: "Checking the passkey…",
 };
 
 const FAILURES = {
   "@error/DuplicatePasskey": "This device already holds a passkey for this account.",
   "@error/PasskeyUnsupported": "This browser or device does not support passkeys.",
   "@error/Network": "The passkey service could not be reached. Please try again.",
+  "@error/OrphanedPasskey": "This passkey no longer exists. It has been removed from your device if it supports that; please use another one.",
 };
 
 function loadClient() {
@@ -24,14 +29,15 @@ function loadClient() {
   return clientModule;
 }
 
-function failureMessage(result) {
-  if (result && result._tag === "@error/OtherPasskey") {
-    const code = String(result.code || "");
-    if (code.includes("ABORT") || code.includes("NotAllowed") || code.includes("CANCEL")) {
-      return "Passkey creation was cancelled.";
-    }
-  }
-  return FAILURES[result && result._tag] || "The passkey could not be created. Please try again.";
+function cancelled(result) {
+  const code = String((result && result.code) || "");
+  return result && result._tag === "@error/OtherPasskey" &&
+    (code.includes("ABORT") || code.includes("NotAllowed") || code.includes("CANCEL"));
+}
+
+function failureMessage(result, verb) {
+  if (cancelled(result)) return `Passkey ${verb} was cancelled.`;
+  return FAILURES[result && result._tag] || `The passkey ${verb} failed. Please try again.`;
 }
 
 function setStatus(form, state, message) {
@@ -75,44 +81,56 @@ async function postToApp(url, body) {
   };
 }
 
-async function register(form) {
-  const button = form.querySelector("button[type=submit], button:not([type])");
-  const username = (form.elements.username?.value || "").trim();
-  if (!username) {
-    setStatus(form, "error", "Please enter a username.");
-    return;
+function jsonAttribute(form, name) {
+  try {
+    const value = JSON.parse(form.dataset[name] || "[]");
+    return Array.isArray(value) && value.length ? value : undefined;
+  } catch {
+    return undefined;
   }
+}
+
+async function forgetOrphan(result) {
+  // Tell the device to forget a passkey Passlock no longer knows (WebAuthn Signal API).
+  try {
+    const client = await loadClient();
+    if (client.deletePasskey) await client.deletePasskey(result);
+  } catch {
+    // best effort
+  }
+}
+
+// One ceremony, then one POST to the app. `ceremony` returns the client's result.
+async function run(form, kind, verb, ceremony, extraBody = {}) {
+  const button = form.querySelector("button[type=submit], button:not([type])");
   if (button) button.disabled = true;
-  emit(form, "register-start", { username });
+  emit(form, `${kind}-start`, {});
   setStatus(form, "working", "Starting…");
   try {
     let result;
     try {
-      const { registerPasskey } = await loadClient();
-      result = await registerPasskey({
-        tenancyId: config.tenancyId,
-        endpoint: config.endpoint,
-        username,
-        onEvent: (event) => setStatus(form, "working", PROGRESS[event] || "Working…"),
-      });
+      const client = await loadClient();
+      result = await ceremony(client, (event) => setStatus(form, "working", PROGRESS[event] || "Working…"));
     } catch (error) {
       result = error; // the non-safe client entry point throws
     }
-    if (!result || result._tag !== "RegistrationSuccess") {
-      const message = failureMessage(result);
+    const success = kind === "register" || kind === "signup" ? "RegistrationSuccess" : "AuthenticationSuccess";
+    if (!result || result._tag !== success) {
+      if (result && result._tag === "@error/OrphanedPasskey") forgetOrphan(result);
+      const message = failureMessage(result, verb);
       setStatus(form, "error", message);
-      emit(form, "register-failed", { stage: "passkey", tag: result && result._tag, message });
+      emit(form, `${kind}-failed`, { stage: "passkey", tag: result && result._tag, message });
       return;
     }
-    setStatus(form, "working", "Linking the passkey to your account…");
-    const answer = await postToApp(form.action, { code: result.code });
+    setStatus(form, "working", "Almost done…");
+    const answer = await postToApp(form.action, { code: result.code, id_token: result.id_token, ...extraBody });
     if (!answer.ok) {
       setStatus(form, "error", answer.detail);
-      emit(form, "register-failed", { stage: "server", code: answer.code, message: answer.detail });
+      emit(form, `${kind}-failed`, { stage: "server", code: answer.code, message: answer.detail });
       return;
     }
-    setStatus(form, "success", "Passkey created.");
-    emit(form, "register-complete", { authenticator: answer.data.authenticator });
+    setStatus(form, "success", "Done.");
+    emit(form, `${kind}-complete`, answer.data);
     if (answer.data.redirect && form.dataset.redirect !== "false") {
       window.location.assign(answer.data.redirect);
     }
@@ -121,11 +139,95 @@ async function register(form) {
   }
 }
 
-if (config) {
-  for (const form of document.querySelectorAll('form[data-passlock="register"]')) {
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      register(form);
+function usernameOf(form) {
+  return (form.elements.username?.value || "").trim();
+}
+
+function setUpRegister(form, kind) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const username = usernameOf(form);
+    if (!username) {
+      setStatus(form, "error", "Please enter a username.");
+      return;
+    }
+    const ceremony = (client, onEvent) => client.registerPasskey({
+      tenancyId: config.tenancyId,
+      endpoint: config.endpoint,
+      username,
+      excludeCredentials: jsonAttribute(form, "exclude"),
+      onEvent,
     });
+    run(form, kind, "creation", ceremony, kind === "signup" ? { username } : {});
+  });
+}
+
+function authenticate(client, onEvent, extra) {
+  return client.authenticatePasskey({ tenancyId: config.tenancyId, endpoint: config.endpoint, onEvent, ...extra });
+}
+
+function setUpLogin(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const username = usernameOf(form);
+    let allowCredentials;
+    if (username && form.dataset.options) {
+      const answer = await postToApp(form.dataset.options, { username });
+      if (answer.ok && answer.data.allowCredentials?.length) allowCredentials = answer.data.allowCredentials;
+    }
+    run(form, "login", "sign-in", (client, onEvent) => authenticate(client, onEvent, { allowCredentials }));
+  });
+  if (form.dataset.autofill === "true") startAutofill(form);
+}
+
+async function startAutofill(form) {
+  if (!window.PublicKeyCredential?.isConditionalMediationAvailable) return;
+  if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+  const client = await loadClient();
+  const result = await authenticate(client, () => {}, { autofill: true });
+  if (!result || result._tag !== "AuthenticationSuccess") return; // cancelled or replaced by a click
+  run(form, "login", "sign-in", async () => result);
+}
+
+function setUpVerify(form) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run(form, "verify", "check", (client, onEvent) =>
+      authenticate(client, onEvent, { allowCredentials: jsonAttribute(form, "allow"), userVerification: "required" }));
+  });
+}
+
+function setUpDelete(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!window.confirm("Delete this passkey? You won't be able to sign in with it any more.")) return;
+    const answer = await postToApp(form.action, {});
+    if (!answer.ok) {
+      emit(form, "delete-failed", { code: answer.code, message: answer.detail });
+      window.alert(answer.detail);
+      return;
+    }
+    emit(form, "delete-complete", answer.data);
+    if (answer.data.credential) {
+      try {
+        const client = await loadClient();
+        if (client.deletePasskey) await client.deletePasskey(answer.data.credential);
+      } catch {
+        // the Signal API is optional
+      }
+    }
+    window.location.reload();
+  });
+}
+
+if (config) {
+  for (const form of document.querySelectorAll("form[data-passlock]")) {
+    const kind = form.dataset.passlock;
+    if (form.dataset.passlockReady) continue;
+    form.dataset.passlockReady = "true";
+    if (kind === "register" || kind === "signup") setUpRegister(form, kind);
+    else if (kind === "login") setUpLogin(form);
+    else if (kind === "verify") setUpVerify(form);
+    else if (kind === "delete") setUpDelete(form);
   }
 }
