@@ -1,4 +1,5 @@
-"""An example app using Flask-Passlock: sign up by username, create passkeys, list them.
+"""An example app using Flask-Passlock: passkey-first sign-up, sign-in (button, by username,
+autofill), managing passkeys, and a page behind a fresh passkey check (step-up).
 
 Run it with ``python -m example_app``. With no ``PASSLOCK_TENANCY_ID`` in the environment it
 starts the built-in Passlock emulator and uses it, so it works offline. Set
@@ -25,7 +26,7 @@ from flask_login import (
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_passlock import Passlock
+from flask_passlock import Passlock, fresh_passkey_required
 
 
 class Base(DeclarativeBase):
@@ -34,7 +35,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
-login_manager.login_view = "signup"
+login_manager.login_view = "passlock.login_page"
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
@@ -44,6 +45,12 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
 
 passlock = Passlock(db=db, user_model=User)
+
+
+@passlock.has_other_sign_in
+def has_other_sign_in(user: User) -> bool:
+    """This app has no passwords: a user's last passkey is their only way in."""
+    return False
 
 
 @login_manager.user_loader
@@ -112,6 +119,11 @@ def _routes(app: Flask) -> None:
             flash(f"Welcome, {username}! Now create a passkey.", "info")
             return redirect(url_for("passlock.register_page"))
         return render_template("signup.html")
+
+    @app.get("/secret")
+    @fresh_passkey_required
+    def secret() -> Any:
+        return render_template("secret.html")
 
     @app.post("/logout")
     @login_required

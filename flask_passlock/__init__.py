@@ -35,8 +35,13 @@ __all__ = [
     "LinkError",
     "AlreadyLinked",
     "UnknownUser",
+    "fresh_passkey_required",
+    "passkey_required",
+    "safe_next",
 ]
 
 from .client import PasslockClient  # noqa: E402
 from .extension import Passlock  # noqa: E402
 from .models import AuthenticatorMixin  # noqa: E402
+from .redirects import safe_next  # noqa: E402
+from .stepup import fresh_passkey_required, passkey_required  # noqa: E402

@@ -464,6 +464,8 @@ class Passlock:
 
         state = self.state
         model = state.used_token_model
+        if model is None:
+            raise RuntimeError("The id_token replay guard needs db= on Passlock().")
         session = state.db.session
         if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
             session.execute(delete(model).where(model.expires_at < datetime.now(timezone.utc)))

@@ -2,9 +2,9 @@
 
 A verified id_token stands in for the code exchange, so a sign-in makes no call to Passlock
 while the JWKS is cached. The checks: an allow-listed asymmetric algorithm (never ``none`` or
-HMAC), a ``kid`` found in the JWKS (downloaded again at most every ``min_refresh`` seconds when
-an unknown ``kid`` shows up), the signature, ``iss``, ``aud`` (the tenancy ID), ``exp`` and
-``iat``. That each ``jti`` is used once is checked by the caller against the database.
+HMAC), a ``kid`` found in the JWKS (keys rotate: an unknown ``kid`` downloads it again, at most
+once per ``min_refresh`` seconds), the signature, ``iss``, ``aud`` (the tenancy ID), ``exp``
+and ``iat``. That each ``jti`` is used once is checked by the caller against the database.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class IdTokenVerifier:
         self._session = session
         self._timeout = timeout
         self._keys: dict[str, tuple[Any, str | None]] = {}
-        self._fetched_at: float | None = None
+        self._keys_loaded = False
+        self._refreshed_at: float | None = None
         self._lock = threading.Lock()
         #: How many times the JWKS was downloaded.
         self.fetches = 0
@@ -100,12 +101,17 @@ class IdTokenVerifier:
 
     def _key(self, kid: str) -> tuple[Any, str | None] | None:
         with self._lock:
+            if self._keys_loaded is False:
+                self._keys = self._fetch()
+                self._keys_loaded = True
             if kid in self._keys:
                 return self._keys[kid]
+            # An unknown kid: keys may have rotated. Download again, but at most once per
+            # min_refresh seconds, so a flood of made-up kids cannot hammer Passlock.
             now = time.monotonic()
-            if self._fetched_at is None or now - self._fetched_at >= self.min_refresh:
+            if self._refreshed_at is None or now - self._refreshed_at >= self.min_refresh:
+                self._refreshed_at = now
                 self._keys = self._fetch()
-                self._fetched_at = now
             return self._keys.get(kid)
 
     def _fetch(self) -> dict[str, tuple[Any, str | None]]:

@@ -178,10 +178,10 @@ def atomic(user: Any = None, principal: Principal | None = None) -> Iterator[Non
         if session is not None:
             session.rollback()
         logger.error("Database error, rolled back: %s", type(exc).__name__)
-        error = StorageError(reason=type(exc).__name__)
+        storage_error = StorageError(reason=type(exc).__name__)
         if principal is not None:
-            signals.link_failed.send(_app(), user=user, principal=principal, error=error)
-        raise error from None
+            signals.link_failed.send(_app(), user=user, principal=principal, error=storage_error)
+        raise storage_error from None
     except BaseException:
         if session is not None:
             session.rollback()
@@ -210,9 +210,7 @@ def register_page() -> ResponseReturnValue:
     """The page with the register-a-passkey form."""
     user = require_user()
     existing = [a.id for a in _extension().authenticators_for(user)]
-    return render_template(
-        "passlock/register.html", username=username_for(user), exclude=existing
-    )
+    return render_template("passlock/register.html", username=username_for(user), exclude=existing)
 
 
 @blueprint.post("/register")
@@ -411,7 +409,11 @@ def delete(authenticator_id: str) -> ResponseReturnValue:
         signal = {k: credential.get(k) for k in ("id", "userId", "rpId")}
         return jsonify(
             deleted=authenticator_id,
-            credential={"credentialId": signal["id"], "userId": signal["userId"], "rpId": signal["rpId"]}
+            credential={
+                "credentialId": signal["id"],
+                "userId": signal["userId"],
+                "rpId": signal["rpId"],
+            }
             if credential
             else None,
         )

@@ -1,0 +1,146 @@
+"""The passkey lifecycle in a real browser: sign up, sign in three ways, rename, delete,
+step-up, against the example app and the emulator."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from .conftest import screenshot
+
+
+def signup(page, live, username: str) -> None:
+    page.goto(live.url + "/passkey/signup")
+    page.fill("#passlock-signup-username", username)
+    page.click("#passlock-signup button[type=submit]")
+    page.wait_for_url(live.url + "/")
+    assert page.inner_text("#current-user") == username
+
+
+NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
+
+
+def without_autofill(page) -> None:
+    """Behave like a browser without passkey autofill, so only the button signs in."""
+    page.add_init_script(NO_AUTOFILL)
+
+
+def sign_out(page) -> None:
+    page.click("header form button")
+    page.wait_for_selector("text=Sign in")
+
+
+def rows_of(live, username: str):
+    from example_app import User, db, passlock
+
+    with live.app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            return None, []
+        return user.id, [
+            (a.id, a.user_id, a.label, a.last_used_at) for a in passlock.authenticators_for(user)
+        ]
+
+
+def test_passkey_first_sign_up_then_usernameless_sign_in(page, live_example):
+    without_autofill(page)
+    signup(page, live_example, "carol")
+    user_id, rows = rows_of(live_example, "carol")
+    assert len(rows) == 1 and rows[0][1] == user_id
+    sign_out(page)
+
+    page.goto(live_example.url + "/passkey/login")
+    screenshot(page, "login")
+    page.click("#passlock-login button[type=submit]")
+    page.wait_for_url(live_example.url + "/")
+    assert page.inner_text("#current-user") == "carol"
+    _, rows = rows_of(live_example, "carol")
+    assert rows[0][3] is not None  # last_used_at
+    assert page.js_errors == []
+
+
+def test_sign_in_by_username(page, live_example):
+    without_autofill(page)
+    signup(page, live_example, "dave")
+    sign_out(page)
+    page.goto(live_example.url + "/passkey/login?next=/secret")
+    page.fill("#passlock-login-username", "dave")
+    page.click("#passlock-login button[type=submit]")
+    page.wait_for_url(live_example.url + "/secret")
+    assert page.inner_text("#current-user") == "dave"
+
+
+def test_autofill_sign_in(page, live_example):
+    signup(page, live_example, "erin")
+    sign_out(page)
+    # Conditional mediation starts when the page loads; the virtual authenticator picks its
+    # passkey from the username field's autofill at once, with no click.
+    page.goto(live_example.url + "/passkey/login")
+    page.wait_for_url(live_example.url + "/", timeout=15_000)
+    assert page.inner_text("#current-user") == "erin"
+
+
+def test_sign_up_with_taken_username(page, live_example, emulator):
+    signup(page, live_example, "frank")
+    sign_out(page)
+    before = set(emulator.passkeys)
+    page.goto(live_example.url + "/passkey/signup")
+    page.fill("#passlock-signup-username", "frank")
+    page.click("#passlock-signup button[type=submit]")
+    status = page.locator("#passlock-signup .passlock-status[data-status=error]")
+    status.wait_for()
+    assert "taken" in status.inner_text()
+    _, rows = rows_of(live_example, "frank")
+    assert len(rows) == 1
+    assert set(emulator.passkeys) == before  # the passkey made for nothing was deleted
+
+
+def test_rename_and_delete(page, live_example, emulator):
+    page.on("dialog", lambda dialog: dialog.accept())
+    signup(page, live_example, "grace")
+    page.goto(live_example.url + "/passkey/")
+    page.fill(".passlock-rename input[name=label]", "My laptop")
+    page.click(".passlock-rename button")
+    page.wait_for_selector("td:text('My laptop')")
+    user_id, rows = rows_of(live_example, "grace")
+    assert rows[0][2] == "My laptop"
+    first = rows[0][0]
+
+    # The only passkey of a passkey-only account cannot be deleted.
+    alerts = []
+    page.on("dialog", lambda dialog: alerts.append(dialog.message))
+    page.click(".passlock-delete button")
+    page.wait_for_timeout(500)
+    assert rows_of(live_example, "grace")[1][0][0] == first
+    assert any("only way" in m for m in alerts)
+
+    # With a second passkey, the first one can go.
+    issued = emulator.issue_code()
+    answer = page.request.post(
+        live_example.url + "/passkey/register",
+        data={"code": issued.code},
+        headers={"Origin": live_example.url, "Accept": "application/json"},
+    )
+    assert answer.status == 201
+    page.goto(live_example.url + "/passkey/")
+    screenshot(page, "manage")
+    page.click(f'tr[data-passkey-id="{first}"] .passlock-delete button')
+    page.wait_for_selector(f'tr[data-passkey-id="{first}"]', state="detached")
+    _, rows = rows_of(live_example, "grace")
+    assert [r[0] for r in rows] == [issued.authenticator_id]
+    assert first not in emulator.passkeys
+
+
+def test_step_up(page, live_example):
+    live_example.app.config["PASSLOCK_FRESH_MAX_AGE"] = 2
+    signup(page, live_example, "heidi")
+    page.goto(live_example.url + "/secret")
+    page.wait_for_selector("#secret")  # fresh from sign-up
+    time.sleep(3)
+    page.goto(live_example.url + "/secret")
+    page.wait_for_url("**/passkey/verify?next=/secret")
+    screenshot(page, "verify")
+    page.click("#passlock-verify button[type=submit]")
+    page.wait_for_url(live_example.url + "/secret")
+    assert page.locator("#secret").count() == 1

@@ -1,0 +1,195 @@
+"""PASSLOCK_VERIFY_ID_TOKEN: local id_token verification instead of the code exchange."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .conftest import ORIGIN, build_app, sign_in
+
+
+@pytest.fixture
+def parts(emulator, database_url):
+    built = build_app(emulator, database_url, PASSLOCK_VERIFY_ID_TOKEN=True)
+    yield built
+    with built.app.app_context():
+        built.db.session.remove()
+        built.db.drop_all()
+        built.db.engine.dispose()
+
+
+@pytest.fixture
+def passkey_id(parts, emulator):
+    user_id = parts.create_user("ada")
+    client = parts.app.test_client()
+    sign_in(client, user_id)
+    issued = emulator.issue_code()
+    assert (
+        client.post(
+            "/passkey/register", json={"id_token": issued.id_token}, headers=ORIGIN
+        ).status_code
+        == 201
+    )
+    return issued.authenticator_id
+
+
+def claims_for(emulator, passkey_id, **overrides):
+    now = int(time.time())
+    claims = {
+        "iss": "passlock.dev",
+        "aud": emulator.tenancy_id,
+        "sub": passkey_id,
+        "jti": f"jti-{time.monotonic_ns()}",
+        "iat": now,
+        "exp": now + 300,
+        "a:id": passkey_id,
+        "a:typ": "passkey",
+        "pk:uv": True,
+    }
+    claims.update(overrides)
+    return claims
+
+
+def sign(emulator, claims, *, kid=None, key=None, alg="RS256"):
+    current_kid, current_key = emulator._keys[0]
+    return jwt.encode(
+        claims, key or current_key, algorithm=alg, headers={"kid": kid or current_kid}
+    )
+
+
+def login(parts, token, **extra):
+    return parts.app.test_client().post(
+        "/passkey/login", json={"id_token": token, **extra}, headers=ORIGIN
+    )
+
+
+def principal_calls(emulator):
+    return sum(1 for _, uri in emulator.requests if "/principal/" in uri)
+
+
+def jwks_calls(emulator):
+    return sum(1 for _, uri in emulator.requests if uri.endswith("/jwks.json"))
+
+
+def test_good_token_signs_in_without_calling_passlock(parts, emulator, passkey_id):
+    login(parts, sign(emulator, claims_for(emulator, passkey_id)))  # warms the JWKS cache
+    before = len(emulator.requests)
+    response = login(parts, emulator.issue_code(authenticator_id=passkey_id).id_token)
+    assert response.status_code == 200, response.get_json()
+    assert len(emulator.requests) == before  # no call to Passlock at all
+
+
+def test_code_still_works_without_id_token(parts, emulator, passkey_id):
+    before = principal_calls(emulator)
+    code = emulator.issue_code(authenticator_id=passkey_id).code
+    response = parts.app.test_client().post("/passkey/login", json={"code": code}, headers=ORIGIN)
+    assert response.status_code == 200
+    assert principal_calls(emulator) == before + 1
+
+
+def test_replayed_jti(parts, emulator, passkey_id):
+    token = emulator.issue_code(authenticator_id=passkey_id).id_token
+    assert login(parts, token).status_code == 200
+    again = login(parts, token)
+    assert again.status_code == 400
+    assert again.get_json()["code"] == "id_token_replayed"
+
+
+BAD_CLAIMS = {
+    "wrong aud": {"aud": "another-tenancy"},
+    "wrong iss": {"iss": "evil.example"},
+    "expired": {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 4000},
+    "no jti": {"jti": None},
+    "no a:id": {"a:id": None},
+}
+
+
+@pytest.mark.parametrize("overrides", BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
+def test_bad_claims(parts, emulator, passkey_id, overrides):
+    claims = {
+        k: v for k, v in claims_for(emulator, passkey_id, **overrides).items() if v is not None
+    }
+    response = login(parts, sign(emulator, claims))
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_id_token"
+
+
+def test_bad_signature(parts, emulator, passkey_id):
+    token = sign(emulator, claims_for(emulator, passkey_id))
+    header, payload, signature = token.split(".")
+    forged = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged["a:id"] = "someone-else"
+    payload = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    response = login(parts, f"{header}.{payload}.{signature}")
+    assert response.get_json()["code"] == "invalid_id_token"
+
+
+def test_signed_by_another_key_with_a_known_kid(parts, emulator, passkey_id):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    response = login(parts, sign(emulator, claims_for(emulator, passkey_id), key=other))
+    assert response.get_json()["code"] == "invalid_id_token"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_alg_none(parts, emulator, passkey_id):
+    kid = emulator._keys[0][0]
+    header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
+    payload = b64(json.dumps(claims_for(emulator, passkey_id)).encode())
+    for token in (f"{header}.{payload}.", f"{header}.{payload}"):
+        assert login(parts, token).get_json()["code"] == "invalid_id_token"
+
+
+def test_hs256_with_the_public_key_as_secret(parts, emulator, passkey_id):
+    kid, key = emulator._keys[0]
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    payload = b64(json.dumps(claims_for(emulator, passkey_id)).encode())
+    signature = b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    response = login(parts, f"{header}.{payload}.{signature}")
+    assert response.get_json()["code"] == "invalid_id_token"
+
+
+def test_unknown_kid_refreshes_once_then_refuses(parts, emulator, passkey_id):
+    login(parts, emulator.issue_code(authenticator_id=passkey_id).id_token)  # JWKS cached
+    before = jwks_calls(emulator)
+    token = sign(emulator, claims_for(emulator, passkey_id), kid="no-such-kid")
+    assert login(parts, token).get_json()["code"] == "invalid_id_token"
+    assert jwks_calls(emulator) == before + 1
+    assert login(parts, token).get_json()["code"] == "invalid_id_token"
+    assert jwks_calls(emulator) == before + 1  # not again within PASSLOCK_JWKS_MIN_REFRESH
+
+
+def test_key_rotation_is_picked_up(parts, emulator, passkey_id):
+    login(parts, emulator.issue_code(authenticator_id=passkey_id).id_token)
+    emulator.rotate_keys()
+    response = login(parts, emulator.issue_code(authenticator_id=passkey_id).id_token)
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "x" * 9000, 5])
+def test_garbage_tokens(parts, emulator, passkey_id, token):
+    response = login(parts, token)
+    assert response.status_code == 400
+
+
+def test_hmac_algorithms_cannot_be_configured(emulator, tmp_path):
+    with pytest.raises(RuntimeError, match="asymmetric"):
+        build_app(
+            emulator,
+            f"sqlite:///{tmp_path / 'x.sqlite'}",
+            PASSLOCK_VERIFY_ID_TOKEN=True,
+            PASSLOCK_ID_TOKEN_ALGORITHMS=["RS256", "HS256"],
+        )

@@ -1,0 +1,118 @@
+"""POST /passkey/signup: passkey-first sign-up."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from flask_passlock import signals
+
+from .conftest import ORIGIN, listen_to
+
+
+def users(parts):
+    with parts.app.app_context():
+        return list(
+            parts.db.session.scalars(sa.select(parts.User.username).order_by(parts.User.id))
+        )
+
+
+def test_sign_up(parts, emulator):
+    client = parts.app.test_client()
+    issued = emulator.issue_code(username="zoe")
+    with listen_to(signals.user_signed_up) as heard:
+        response = client.post(
+            "/passkey/signup", json={"username": "  zoe ", "code": issued.code}, headers=ORIGIN
+        )
+    assert response.status_code == 201, response.get_json()
+    assert users(parts) == ["zoe"]
+    rows = parts.rows()
+    assert rows[0][0] == issued.authenticator_id
+    with client.session_transaction() as session:
+        assert session["_user_id"] == str(rows[0][1])
+    assert heard[0]["user"].username == "zoe"
+
+
+def test_taken_username_creates_nothing_and_frees_the_passkey(parts, emulator):
+    parts.create_user("zoe")
+    issued = emulator.issue_code()
+    response = parts.app.test_client().post(
+        "/passkey/signup", json={"username": "zoe", "code": issued.code}, headers=ORIGIN
+    )
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "username_taken"
+    assert users(parts) == ["zoe"]
+    assert parts.rows() == []
+    assert issued.authenticator_id not in emulator.passkeys
+
+
+@pytest.mark.parametrize("username", ["", "   ", "x" * 65, "a\x00b", "a\nb", None, 7, ["a"]])
+def test_bad_usernames(parts, emulator, username):
+    before = len(emulator.requests)
+    response = parts.app.test_client().post(
+        "/passkey/signup",
+        json={"username": username, "code": emulator.issue_code().code},
+        headers=ORIGIN,
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_username"
+    assert users(parts) == [] and parts.rows() == []
+    assert len(emulator.requests) == before  # refused before any exchange
+
+
+def test_passkey_already_linked_creates_no_user(parts, emulator):
+    from .conftest import sign_in
+
+    owner = parts.create_user("owner")
+    client = parts.app.test_client()
+    sign_in(client, owner)
+    issued = emulator.issue_code()
+    client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+    again = emulator.issue_code(authenticator_id=issued.authenticator_id)
+    response = parts.app.test_client().post(
+        "/passkey/signup", json={"username": "thief", "code": again.code}, headers=ORIGIN
+    )
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "already_linked"
+    assert users(parts) == ["owner"]
+    assert issued.authenticator_id in emulator.passkeys  # never deleted: it is someone's
+
+
+def test_create_user_hook(parts, emulator):
+    made = []
+
+    @parts.passlock.create_user
+    def create(username, principal):
+        user = parts.User(username=username.lower())
+        made.append(principal.authenticator_id)
+        return user
+
+    try:
+        response = parts.app.test_client().post(
+            "/passkey/signup",
+            json={"username": "ZOE", "code": emulator.issue_code().code},
+            headers=ORIGIN,
+        )
+    finally:
+        parts.passlock._create_user = None
+    assert response.status_code == 201
+    assert users(parts) == ["zoe"]
+    assert parts.rows()[0][0] == made[0]
+
+
+def test_invalid_code_creates_no_user(parts):
+    response = parts.app.test_client().post(
+        "/passkey/signup", json={"username": "zoe", "code": "nope"}, headers=ORIGIN
+    )
+    assert response.status_code == 400
+    assert users(parts) == []
+
+
+def test_cross_site_signup(parts, emulator):
+    response = parts.app.test_client().post(
+        "/passkey/signup",
+        data={"username": "zoe", "code": emulator.issue_code().code},
+        headers={"Referer": "https://evil.example/"},
+    )
+    assert response.status_code == 403
+    assert users(parts) == []
