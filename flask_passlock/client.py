@@ -158,6 +158,14 @@ class PasslockClient:
         body = {k: v for k, v in (("userId", user_id), ("username", username)) if v is not None}
         return self._passkey_call("PATCH", passkey_id, body)
 
+    def list_passkeys(self, cursor: str | None = None) -> dict[str, Any]:
+        """One page of the tenancy's passkeys: ``{"records": [...], "cursor": next or None}``."""
+        path = "passkeys/" + (f"?cursor={quote(cursor, safe='')}" if cursor else "")
+        data = self._request("GET", path)
+        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+            raise MalformedResponse(reason="Passlock's answer is not a passkey list.")
+        return data
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _passkey_call(

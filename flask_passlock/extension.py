@@ -172,9 +172,11 @@ class Passlock:
             state.used_token_model = make_used_token_model(db)
         app.extensions["passlock"] = state
 
+        from .cli import passlock_cli
         from .views import blueprint
 
         app.register_blueprint(blueprint, url_prefix=prefix.rstrip("/") or None)
+        app.cli.add_command(passlock_cli)
 
     # -- hooks ------------------------------------------------------------------------------
 

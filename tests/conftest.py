@@ -22,9 +22,9 @@ POSTGRES_URL = os.environ.get("PASSLOCK_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[PasslockEmulator]:
-    with PasslockEmulator() as emu:
-        yield emu
+def emulator(passlock_emulator: PasslockEmulator) -> PasslockEmulator:
+    """The plugin's emulator (flask_passlock.testing), under a short name."""
+    return passlock_emulator
 
 
 @pytest.fixture(autouse=True)

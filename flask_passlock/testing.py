@@ -1,0 +1,134 @@
+"""Pytest fixtures for apps that use Flask-Passlock (registered as a ``pytest11`` plugin).
+
+They are opt-in: nothing runs unless a test asks for a fixture by name.
+
+``passlock_emulator``
+    A :class:`~flask_passlock.emulator.PasslockEmulator` on loopback, one per session.
+``passlock_config``
+    The ``PASSLOCK_*`` config for it; put it in your ``app`` fixture's config.
+``passlock_code``
+    ``passlock_code(username="ada", authenticator_id=None)`` mints a code (and id_token) as a
+    finished browser ceremony would, for plain ``app.test_client()`` tests: a new passkey, or
+    a sign-in with ``authenticator_id``.
+``passkey_browser`` / ``passkey_page``
+    Headless Chromium (``PASSLOCK_TEST_CHROMIUM`` or ``chromium`` on ``PATH``) through
+    Playwright, and a page with a CDP virtual WebAuthn authenticator
+    (``page.authenticator.credentials()``). Skipped without Playwright or Chromium, failed
+    instead when the ``CI`` environment variable is set.
+
+Example::
+
+    def test_sign_in(app, passlock_code):
+        issued = passlock_code()        # register, then sign in with the same passkey
+        client = app.test_client()
+        ...
+        client.post("/passkey/login", json={"code": passlock_code(
+            authenticator_id=issued.authenticator_id).code}, headers={"Origin": "http://localhost"})
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+#: Chromium flags for a sandbox-less, offline CI machine.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str:
+    return (
+        os.environ.get("PASSLOCK_TEST_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or "/usr/bin/chromium"
+    )
+
+
+class VirtualAuthenticator:
+    """A CDP virtual authenticator (internal, resident keys, user verification) on a page."""
+
+    def __init__(self, page: Any) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("WebAuthn.enable", {"enableUI": False})
+        options = {
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": True,
+            "hasUserVerification": True,
+            "isUserVerified": True,
+            "automaticPresenceSimulation": True,
+        }
+        result = self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+        self.id: str = result["authenticatorId"]
+
+    def credentials(self) -> list[dict[str, Any]]:
+        """The credentials the authenticator holds."""
+        answer = self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})
+        return list(answer["credentials"])
+
+
+@pytest.fixture(scope="session")
+def passlock_emulator() -> Iterator[Any]:
+    """A Passlock emulator on loopback for the whole test session."""
+    from .emulator import PasslockEmulator
+
+    with PasslockEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def passlock_config(passlock_emulator: Any) -> dict[str, str]:
+    """``PASSLOCK_*`` config pointing at :func:`passlock_emulator`."""
+    return dict(passlock_emulator.app_config())
+
+
+@pytest.fixture
+def passlock_code(passlock_emulator: Any) -> Callable[..., Any]:
+    """A function minting codes as a browser ceremony would (see the module docs)."""
+    return passlock_emulator.issue_code  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def passkey_browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium_path()
+    if not os.path.exists(executable):
+        message = f"Chromium not found at {executable} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def passkey_page(passkey_browser: Any) -> Iterator[Any]:
+    """A fresh page with a virtual authenticator (``page.authenticator``) and the page's
+    uncaught JavaScript errors in ``page.js_errors``."""
+    context = passkey_browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.authenticator = VirtualAuthenticator(page)
+    page.js_errors = errors
+    yield page
+    context.close()

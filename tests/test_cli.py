@@ -1,0 +1,92 @@
+"""``flask passlock ...`` commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import ORIGIN, build_app, sign_in
+
+
+@pytest.fixture
+def linked(parts, emulator):
+    user_id = parts.create_user("ada")
+    client = parts.app.test_client()
+    sign_in(client, user_id)
+    ids = []
+    for _ in range(2):
+        issued = emulator.issue_code()
+        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+        ids.append(issued.authenticator_id)
+    return user_id, ids
+
+
+def run(app, *args, **kwargs):
+    return app.test_cli_runner().invoke(args=["passlock", *args], **kwargs)
+
+
+def test_check_ok(parts, emulator):
+    result = run(parts.app, "check")
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output
+    assert emulator.api_key not in result.output
+
+
+def test_check_wrong_key(emulator, tmp_path):
+    parts = build_app(
+        emulator, f"sqlite:///{tmp_path / 'k.sqlite'}", PASSLOCK_API_KEY="wrong-key-123"
+    )
+    result = run(parts.app, "check")
+    assert result.exit_code == 1
+    assert "refused the API key" in result.output
+    assert "wrong-key-123" not in result.output
+    with parts.app.app_context():
+        parts.db.engine.dispose()
+
+
+def test_check_unreachable(emulator, tmp_path):
+    parts = build_app(
+        emulator, f"sqlite:///{tmp_path / 'u.sqlite'}", PASSLOCK_ENDPOINT="http://127.0.0.1:9"
+    )
+    result = run(parts.app, "check")
+    assert result.exit_code == 1
+    assert "did not answer" in result.output
+    with parts.app.app_context():
+        parts.db.engine.dispose()
+
+
+def test_list(parts, linked):
+    user_id, ids = linked
+    other = parts.create_user("bob")
+    result = run(parts.app, "list")
+    assert result.exit_code == 0
+    assert all(i in result.output for i in ids) and "2 passkey(s)" in result.output
+    assert "0 passkey(s)" in run(parts.app, "list", "--user", str(other)).output
+    assert "2 passkey(s)" in run(parts.app, "list", "--user", str(user_id)).output
+    assert run(parts.app, "list", "--user", "not-a-number").exit_code == 2
+
+
+def test_delete(parts, emulator, linked):
+    _, ids = linked
+    result = run(parts.app, "delete", ids[0], "--yes")
+    assert result.exit_code == 0, result.output
+    assert ids[0] not in emulator.passkeys
+    assert [r[0] for r in parts.rows()] == [ids[1]]
+    assert run(parts.app, "delete", "no-such-id", "--yes").exit_code == 1
+
+
+def test_delete_asks_first(parts, emulator, linked):
+    _, ids = linked
+    result = run(parts.app, "delete", ids[0], input="n\n")
+    assert result.exit_code == 1
+    assert ids[0] in emulator.passkeys and len(parts.rows()) == 2
+
+
+def test_delete_when_passlock_is_down(parts, emulator, linked):
+    from flask_passlock.emulator import Fault
+
+    _, ids = linked
+    emulator.inject(Fault(503, b""))
+    result = run(parts.app, "delete", ids[0], "--yes")
+    assert result.exit_code == 1
+    assert "kept here" in result.output
+    assert len(parts.rows()) == 2

@@ -1,0 +1,103 @@
+"""The default tables match docs/migrations.rst; the mixin works for an app's own table."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from flask_passlock import AuthenticatorMixin, Passlock
+
+from .conftest import ORIGIN, sign_in
+
+
+def test_default_tables_match_the_documented_migration(parts):
+    with parts.app.app_context():
+        inspector = sa.inspect(parts.db.engine)
+        columns = {c["name"]: c for c in inspector.get_columns("passlock_authenticator")}
+        assert set(columns) == {
+            "id",
+            "user_id",
+            "passlock_user_id",
+            "created_at",
+            "last_used_at",
+            "user_verified",
+            "platform_name",
+            "label",
+        }
+        assert not columns["user_id"]["nullable"] and not columns["label"]["nullable"]
+        assert inspector.get_pk_constraint("passlock_authenticator")["constrained_columns"] == [
+            "id"
+        ]
+        (fk,) = inspector.get_foreign_keys("passlock_authenticator")
+        assert fk["referred_table"] == "account" and fk["constrained_columns"] == ["user_id"]
+        indexed = {
+            tuple(i["column_names"]) for i in inspector.get_indexes("passlock_authenticator")
+        }
+        assert ("user_id",) in indexed
+        tokens = {c["name"] for c in inspector.get_columns("passlock_used_token")}
+        assert tokens == {"jti", "expires_at"}
+
+
+def test_lookup_by_authenticator_id_uses_the_primary_key(parts):
+    with parts.app.app_context():
+        model = parts.Authenticator
+        query = sa.select(model).where(model.id == "x")
+        if parts.db.engine.dialect.name != "sqlite":
+            pytest.skip("query plan checked on SQLite")
+        plan = parts.db.session.execute(
+            sa.text(
+                "EXPLAIN QUERY PLAN "
+                + str(query.compile(parts.db.engine, compile_kwargs={"literal_binds": True}))
+            )
+        ).all()
+        assert any("USING INDEX" in str(row) or "PRIMARY KEY" in str(row) for row in plan), plan
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def test_own_model_with_the_mixin(emulator, tmp_path):
+    db = SQLAlchemy(model_class=Base)
+
+    class Member(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "member"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        username: Mapped[str] = mapped_column(sa.String(50))
+        is_authenticated = True
+
+        def get_id(self):
+            return str(self.id)
+
+    class Key(AuthenticatorMixin, db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "member_key"
+        user_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"), index=True)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="x",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'own.sqlite'}",
+        **emulator.app_config(),
+    )
+    db.init_app(app)
+    passlock = Passlock(app, db=db, user_model=Member, authenticator_model=Key)
+    current = {}
+    passlock.current_user_loader(lambda: current.get("user"))
+    with app.app_context():
+        db.create_all()
+        member = Member(username="ada")
+        db.session.add(member)
+        db.session.commit()
+        current["user"] = member
+        client = app.test_client()
+        sign_in(client, member.id)
+        issued = emulator.issue_code()
+        response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+        assert response.status_code == 201, response.get_json()
+        row = db.session.get(Key, issued.authenticator_id)
+        assert row.user_id == member.id
+        assert passlock.authenticator_model is Key
+        db.engine.dispose()

@@ -1,0 +1,71 @@
+"""The wheel carries its templates and static files, and works in a fresh virtualenv."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RENDER = textwrap.dedent(
+    """
+    from flask import Flask, render_template_string
+    from flask_passlock import Passlock, __version__
+
+    app = Flask(__name__)
+    app.config.update(PASSLOCK_TENANCY_ID="t", PASSLOCK_API_KEY="secret-key", SECRET_KEY="x")
+    Passlock(app)
+    with app.test_request_context():
+        html = render_template_string(
+            '{% import "passlock/macros.html" as p %}{{ p.register_button(username="ada") }}'
+        )
+    assert 'data-passlock="register"' in html and "secret-key" not in html, html
+    js = app.test_client().get("/passkey/static/passlock/passlock.js")
+    assert js.status_code == 200 and b"registerPasskey" in js.data
+    print("OK", __version__)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+    )
+    (built,) = out.glob("flask_passlock-*.whl")
+    return built
+
+
+def test_wheel_contents(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in (
+        "flask_passlock/py.typed",
+        "flask_passlock/templates/passlock/macros.html",
+        "flask_passlock/templates/passlock/login.html",
+        "flask_passlock/static/passlock/passlock.js",
+        "flask_passlock/emulator/client.js",
+    ):
+        assert name in names
+    assert not any(n.startswith(("tests/", "example_app/")) for n in names)
+    metadata = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "flask_passlock.testing" in zipfile.ZipFile(wheel).read(metadata).decode()
+
+
+def test_wheel_in_a_fresh_venv_renders_the_macros(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True)
+    result = subprocess.run(
+        [str(python), "-c", RENDER], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK ")
