@@ -4,8 +4,9 @@ autofill), managing passkeys, and a page behind a fresh passkey check (step-up).
 Run it with ``python -m example_app``. With no ``PASSLOCK_TENANCY_ID`` in the environment it
 starts the built-in Passlock emulator and uses it, so it works offline. Set
 ``PASSLOCK_TENANCY_ID`` and ``PASSLOCK_API_KEY`` (and optionally ``PASSLOCK_ENDPOINT``,
-``PASSLOCK_CLIENT_URL``) to use the real Passlock service; ``DATABASE_URL`` to use another
-database than the SQLite file in the instance folder.
+``PASSLOCK_CLIENT_URL``, ``PASSLOCK_VERIFY_ID_TOKEN=1``) to use the real Passlock service;
+``DATABASE_URL`` to use another database than the SQLite file in the instance folder. Under
+gunicorn: ``gunicorn -w 4 'example_app:create_app()'``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ),
     )
     app.config.update({k: os.environ[k] for k in PASSLOCK_ENV_KEYS if os.environ.get(k)})
+    verify_id_token = os.environ.get("PASSLOCK_VERIFY_ID_TOKEN", "")
+    if verify_id_token:
+        app.config["PASSLOCK_VERIFY_ID_TOKEN"] = verify_id_token.lower() in ("1", "true")
     app.config.update(config or {})
     if not app.config.get("PASSLOCK_TENANCY_ID"):
         from flask_passlock.emulator import PasslockEmulator

@@ -12,6 +12,7 @@ exchange is never retried: codes are single-use.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any, Union
@@ -58,6 +59,29 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 
 _CODE_RE = re.compile(r"[A-Za-z0-9._~-]+")
 _ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,512}")
+
+
+_SECRET_PATH_RE = re.compile(r"(/principal/)[^/?#\s\"]+")
+
+
+class RedactCodes(logging.Filter):
+    """Masks codes in the URLs that urllib3 logs at DEBUG (``/principal/{code}``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_PATH_RE.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str) and "/principal/" in record.msg:
+            record.msg = _SECRET_PATH_RE.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def _install_log_redaction() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactCodes) for f in logger.filters):
+        logger.addFilter(RedactCodes())
 
 
 def validate_code(code: object) -> str:
@@ -108,6 +132,7 @@ class PasslockClient:
         self.timeout = timeout
         self._tenancy_segment = _path_segment(tenancy_id, "The tenancy ID")
         self._api_key = api_key
+        _install_log_redaction()
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", f"flask-passlock/{__version__}")
 
