@@ -133,7 +133,15 @@ class PasslockClient:
         self._tenancy_segment = _path_segment(tenancy_id, "The tenancy ID")
         self._api_key = api_key
         _install_log_redaction()
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # requests re-reads proxy and CA settings from the environment on every call
+            # (most of its per-request cost on a fast link); read them once, now.
+            env = session.merge_environment_settings(self.origin, {}, None, None, None)
+            session.trust_env = False
+            session.proxies.update(env.get("proxies") or {})
+            session.verify = env.get("verify", True)
+        self.session = session
         self.session.headers.setdefault("User-Agent", f"flask-passlock/{__version__}")
 
     def __repr__(self) -> str:

@@ -289,6 +289,7 @@ class Passlock:
         """
         from sqlalchemy import exc as sa_exc
         from sqlalchemy import inspect, select
+        from sqlalchemy.orm import exc as orm_exc
 
         state = self.state
         model = self.authenticator_model
@@ -299,14 +300,13 @@ class Passlock:
             )
         session = state.db.session
         user_id = _primary_key(user)
-        pk_column = inspect(state.user_model).primary_key[0]
-        if (
-            user_id is None
-            or session.execute(select(pk_column).where(pk_column == user_id)).first() is None
-        ):
+        if user_id is None:
             raise UnknownUser()
-        if session.get(model, principal.authenticator_id) is not None:
-            raise AlreadyLinked()
+        if not (user in session and inspect(user).persistent):
+            pk_column = inspect(state.user_model).primary_key[0]
+            found = session.execute(select(pk_column).where(pk_column == user_id)).first()
+            if found is None:
+                raise UnknownUser()
         row = model(
             id=principal.authenticator_id,
             user_id=user_id,
@@ -318,8 +318,9 @@ class Passlock:
         session.add(row)
         try:
             session.flush()
-        except sa_exc.IntegrityError:
-            # A concurrent request linked it first, or the user was deleted meanwhile.
+        except (sa_exc.IntegrityError, orm_exc.FlushError):
+            # Already linked (the primary key exists, maybe from a concurrent request), or
+            # the user was deleted meanwhile (foreign key): tell which.
             session.rollback()
             if session.get(model, principal.authenticator_id) is not None:
                 raise AlreadyLinked() from None

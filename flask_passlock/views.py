@@ -188,11 +188,15 @@ def atomic(user: Any = None, principal: Principal | None = None) -> Iterator[Non
         raise
 
 
-def link_and_commit(user: Any, principal: Principal) -> Any:
-    """Run the ``link_passkey`` hook and commit; roll back and re-raise on any failure."""
+def link_and_commit(user: Any, principal: Principal) -> tuple[Any, dict[str, Any]]:
+    """Run the ``link_passkey`` hook and commit; roll back and re-raise on any failure.
+
+    Returns the hook's record and its JSON form, taken before the commit expires it (so the
+    answer costs no extra query)."""
     with atomic(user, principal):
         authenticator = _extension().link(user, principal)
-    return authenticator
+        as_dict = _as_dict(authenticator, principal)
+    return authenticator, as_dict
 
 
 def _as_dict(authenticator: Any, principal: Principal) -> dict[str, Any]:
@@ -220,12 +224,12 @@ def register() -> ResponseReturnValue:
     user = require_user()
     data = read_body()
     principal = principal_from(data, action="register")
-    authenticator = link_and_commit(user, principal)
+    authenticator, as_dict = link_and_commit(user, principal)
     signals.passkey_registered.send(
         _app(), user=user, principal=principal, authenticator=authenticator
     )
     target = current_app.config.get(cfg.REGISTER_REDIRECT) or url_for("passlock.list_passkeys")
-    return _done(str(target), 201, authenticator=_as_dict(authenticator, principal))
+    return _done(str(target), 201, authenticator=as_dict)
 
 
 # -- sign in ------------------------------------------------------------------------------------
@@ -260,6 +264,7 @@ def login() -> ResponseReturnValue:
     try:
         with atomic():
             user, authenticator = extension.authenticate(principal)
+            as_dict = _as_dict(authenticator, principal)
     except PasslockError as error:
         logger.info("Passkey sign-in refused (%s)", error.code)
         signals.login_failed.send(_app(), principal=principal, error=error)
@@ -269,7 +274,7 @@ def login() -> ResponseReturnValue:
         _app(), user=user, principal=principal, authenticator=authenticator
     )
     target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
-    return _done(target, 200, authenticator=_as_dict(authenticator, principal))
+    return _done(target, 200, authenticator=as_dict)
 
 
 # -- passkey-first sign-up ----------------------------------------------------------------------
@@ -318,6 +323,7 @@ def signup() -> ResponseReturnValue:
             except IntegrityError:
                 raise UsernameTaken() from None
             authenticator = extension.link(user, principal)
+            as_dict = _as_dict(authenticator, principal)
     except UsernameTaken:
         _forget_at_passlock(principal)
         raise
@@ -328,7 +334,7 @@ def signup() -> ResponseReturnValue:
         app, user=user, principal=principal, authenticator=authenticator
     )
     target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
-    return _done(target, 201, authenticator=_as_dict(authenticator, principal))
+    return _done(target, 201, authenticator=as_dict)
 
 
 # -- step-up re-verification --------------------------------------------------------------------

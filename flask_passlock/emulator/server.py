@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class PasslockEmulator:
     :param host: address to bind. :param port: port to bind; 0 picks a free one.
     :param rp_id: the WebAuthn relying party ID (the app's host name).
     :param public_host: host name in :attr:`url` (default: ``host``).
+    :param tls: ``(certfile, keyfile)`` to serve HTTPS instead of HTTP.
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class PasslockEmulator:
         rp_name: str = "Passlock emulator",
         public_host: str | None = None,
         code_ttl: int = CODE_TTL,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.tenancy_id = tenancy_id
         self.api_key = api_key or "emulator-" + secrets.token_urlsafe(18)
@@ -113,6 +116,7 @@ class PasslockEmulator:
         self.rp_name = rp_name
         self.code_ttl = code_ttl
         self.public_host = public_host or host
+        self.tls = tls
         self._tenancies: dict[str, str] = {tenancy_id: self.api_key}
         self._lock = threading.RLock()
         self._passkeys: dict[str, dict[str, Any]] = {}
@@ -135,7 +139,11 @@ class PasslockEmulator:
         """Start serving in a background thread; returns ``self``."""
         if self._server is not None:
             return self
-        self._server = make_server(self.host, self.port, self.app)
+        context = None
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+        self._server = make_server(self.host, self.port, self.app, context)
         self.port = self._server.server_address[1]
         self._thread = serve_in_thread(self._server, "passlock-emulator")
         return self
@@ -156,7 +164,8 @@ class PasslockEmulator:
     @property
     def url(self) -> str:
         """Base URL, ending in ``/``."""
-        return f"http://{self.public_host}:{self.port}/"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.public_host}:{self.port}/"
 
     @property
     def client_url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -31,6 +32,18 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = 30  # idle keep-alive connections are closed after this many seconds
     server: _Server
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()  # here, in the connection's thread, not in accept()
+        super().setup()
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionError, TimeoutError):
+            self.close_connection = True
 
     def handle_one_request(self) -> None:
         try:
@@ -85,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
             "CONTENT_LENGTH": str(len(body)) if body else "",
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
+            "wsgi.url_scheme": "https" if isinstance(self.connection, ssl.SSLSocket) else "http",
             "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
@@ -148,10 +161,16 @@ class _Server(ThreadingHTTPServer):
     app: WSGIApp
 
 
-def make_server(host: str, port: int, app: WSGIApp) -> _Server:
+def make_server(
+    host: str, port: int, app: WSGIApp, ssl_context: ssl.SSLContext | None = None
+) -> _Server:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server_class: type[_Server] = type("_BoundServer", (_Server,), {"address_family": family})
     server = server_class((host, port), _Handler)
+    if ssl_context is not None:
+        server.socket = ssl_context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     server.app = app
     return server
 
