@@ -5,7 +5,6 @@ The API key is never printed.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -104,14 +103,6 @@ def emulator_command(host: str, port: int, tenancy_id: str, api_key: str | None)
     """Run a local Passlock emulator until interrupted."""
     from .emulator import PasslockEmulator
 
-    emulator = PasslockEmulator(tenancy_id, api_key, host=host, port=port).start()
-    click.echo(f"Passlock emulator on {emulator.url}; configure your app with:")
-    for key, value in emulator.app_config().items():
-        click.echo(f"  {key}={value}")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
+    PasslockEmulator(tenancy_id, api_key, host=host, port=port).serve_until_interrupted(
+        echo=click.echo
+    )

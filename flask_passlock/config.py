@@ -84,8 +84,14 @@ JWKS_MIN_REFRESH = "PASSLOCK_JWKS_MIN_REFRESH"
 #: Default ``max_age`` (seconds) of :func:`~flask_passlock.fresh_passkey_required`.
 FRESH_MAX_AGE = "PASSLOCK_FRESH_MAX_AGE"
 
+#: Replacement sentences for the errors shown to users, by error code (``"invalid_code"``...):
+#: the one place to translate them (values may be lazy strings, e.g. Flask-Babel's
+#: ``lazy_gettext``). A sentence given by your own hook (``LinkError("...")``) is kept.
+MESSAGES = "PASSLOCK_MESSAGES"
+
 DEFAULTS.update(
     {
+        MESSAGES: {},
         LOGIN_REDIRECT: "/",
         REMEMBER: False,
         VERIFY_ID_TOKEN: False,

@@ -47,7 +47,9 @@ def _require(max_age: float | None) -> Any:
         error = ReauthenticationRequired()
         target = url_for("passlock.verify_page", next=_here())
     if wants_json():
-        response = jsonify(code=error.code, detail=error.detail, verify_url=target)
+        from .views import user_message
+
+        response = jsonify(code=error.code, detail=user_message(error), verify_url=target)
         response.status_code = error.status_code
         return response
     return redirect(target)

@@ -110,15 +110,27 @@ def _done(target: str, status: int = 200, **payload: Any) -> ResponseReturnValue
     return redirect(target, 303)
 
 
+def user_message(error: PasslockError) -> str:
+    """The sentence shown for ``error``: ``PASSLOCK_MESSAGES[code]`` when set (translations),
+    unless the error carries its own sentence."""
+    messages = current_app.config.get(cfg.MESSAGES) or {}
+    if error.detail == error.default_detail and error.code in messages:
+        return str(messages[error.code])
+    return error.detail
+
+
 @blueprint.errorhandler(PasslockError)
 def handle_passlock_error(error: PasslockError) -> ResponseReturnValue:
     if wants_json():
-        return jsonify(code=error.code, detail=error.detail), error.status_code
+        return jsonify(code=error.code, detail=user_message(error)), error.status_code
     if isinstance(error, NotSignedIn) and request.method == "GET":
         login_url = _login_url()
         if login_url:
             return redirect(login_url)
-    return render_template("passlock/error.html", error=error), error.status_code
+    return (
+        render_template("passlock/error.html", error=error, message=user_message(error)),
+        error.status_code,
+    )
 
 
 @blueprint.app_template_global("passlock_browser_config")

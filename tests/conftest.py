@@ -78,6 +78,25 @@ class AppParts:
             self.db.session.commit()
             return user.id
 
+    def user_with_passkeys(
+        self, emulator: PasslockEmulator, username: str, count: int = 1, field: str = "code"
+    ) -> tuple[Any, int, list[str]]:
+        """A new user, signed in on a test client, with ``count`` passkeys registered through
+        the blueprint (sending ``field``: ``code`` or ``id_token``). Returns ``(client, user
+        id, authenticator ids)``."""
+        user_id = self.create_user(username)
+        client = self.app.test_client()
+        sign_in(client, user_id)
+        ids = []
+        for _ in range(count):
+            issued = emulator.issue_code()
+            answer = client.post(
+                "/passkey/register", json={field: getattr(issued, field)}, headers=ORIGIN
+            )
+            assert answer.status_code == 201, answer.get_json()
+            ids.append(issued.authenticator_id)
+        return client, user_id, ids
+
     def rows(self) -> list[tuple[str, Any]]:
         with self.app.app_context():
             model = self.Authenticator
@@ -120,14 +139,23 @@ def build_app(emulator: PasslockEmulator, database_url: str, **config: Any) -> A
     return AppParts(app, db, User, passlock)
 
 
+@contextmanager
+def app_parts(emulator: PasslockEmulator, database_url: str, **config: Any) -> Iterator[AppParts]:
+    """A test app for the block; its tables are dropped after it."""
+    built = build_app(emulator, database_url, **config)
+    try:
+        yield built
+    finally:
+        with built.app.app_context():
+            built.db.session.remove()
+            built.db.drop_all()
+            built.db.engine.dispose()
+
+
 @pytest.fixture
 def parts(emulator: PasslockEmulator, database_url: str) -> Iterator[AppParts]:
-    built = build_app(emulator, database_url)
-    yield built
-    with built.app.app_context():
-        built.db.session.remove()
-        built.db.drop_all()
-        built.db.engine.dispose()
+    with app_parts(emulator, database_url) as built:
+        yield built
 
 
 @pytest.fixture

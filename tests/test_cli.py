@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ORIGIN, build_app, sign_in
+from .conftest import build_app
 
 
 @pytest.fixture
 def linked(parts, emulator):
-    user_id = parts.create_user("ada")
-    client = parts.app.test_client()
-    sign_in(client, user_id)
-    ids = []
-    for _ in range(2):
-        issued = emulator.issue_code()
-        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
-        ids.append(issued.authenticator_id)
+    _, user_id, ids = parts.user_with_passkeys(emulator, "ada", count=2)
     return user_id, ids
 
 

@@ -13,32 +13,19 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .conftest import ORIGIN, build_app, sign_in
+from .conftest import ORIGIN, app_parts, build_app
 
 
 @pytest.fixture
 def parts(emulator, database_url):
-    built = build_app(emulator, database_url, PASSLOCK_VERIFY_ID_TOKEN=True)
-    yield built
-    with built.app.app_context():
-        built.db.session.remove()
-        built.db.drop_all()
-        built.db.engine.dispose()
+    with app_parts(emulator, database_url, PASSLOCK_VERIFY_ID_TOKEN=True) as built:
+        yield built
 
 
 @pytest.fixture
 def passkey_id(parts, emulator):
-    user_id = parts.create_user("ada")
-    client = parts.app.test_client()
-    sign_in(client, user_id)
-    issued = emulator.issue_code()
-    assert (
-        client.post(
-            "/passkey/register", json={"id_token": issued.id_token}, headers=ORIGIN
-        ).status_code
-        == 201
-    )
-    return issued.authenticator_id
+    _, _, (passkey_id,) = parts.user_with_passkeys(emulator, "ada", field="id_token")
+    return passkey_id
 
 
 def claims_for(emulator, passkey_id, **overrides):

@@ -7,21 +7,14 @@ import sqlalchemy as sa
 
 from flask_passlock import signals
 
-from .conftest import ORIGIN, listen_to, sign_in
+from .conftest import ORIGIN, listen_to
 
 
 @pytest.fixture
 def linked(parts, emulator):
     """A user 'ada' with one linked passkey; returns (user id, authenticator id)."""
-    user_id = parts.create_user("ada")
-    client = parts.app.test_client()
-    sign_in(client, user_id)
-    issued = emulator.issue_code()
-    assert (
-        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN).status_code
-        == 201
-    )
-    return user_id, issued.authenticator_id
+    _, user_id, (passkey_id,) = parts.user_with_passkeys(emulator, "ada")
+    return user_id, passkey_id
 
 
 def whoami(client):

@@ -7,7 +7,7 @@ import pytest
 from flask_passlock import signals
 from flask_passlock.emulator import Fault
 
-from .conftest import ORIGIN, listen_to, sign_in
+from .conftest import ORIGIN, listen_to
 
 
 @pytest.fixture
@@ -15,19 +15,7 @@ def two_users(parts, emulator):
     """ada with two passkeys, bob with one; returns dict of name -> (client, [passkey ids])."""
     out = {}
     for name, count in (("ada", 2), ("bob", 1)):
-        user_id = parts.create_user(name)
-        client = parts.app.test_client()
-        sign_in(client, user_id)
-        ids = []
-        for _ in range(count):
-            issued = emulator.issue_code()
-            assert (
-                client.post(
-                    "/passkey/register", json={"code": issued.code}, headers=ORIGIN
-                ).status_code
-                == 201
-            )
-            ids.append(issued.authenticator_id)
+        client, _, ids = parts.user_with_passkeys(emulator, name, count)
         out[name] = (client, ids)
     return out
 

@@ -377,3 +377,11 @@ def test_flask_wtf_csrf(emulator, tmp_path):
     assert accepted.status_code == 201, accepted.get_data(as_text=True)
     with parts.app.app_context():
         parts.db.engine.dispose()
+
+
+def test_messages_can_be_replaced_in_one_place(parts, client):
+    parts.app.config["PASSLOCK_MESSAGES"] = {"invalid_code": "Code non valide."}
+    response = client.post("/passkey/register", json={"code": "../x"}, headers=ORIGIN)
+    assert response.get_json() == {"code": "invalid_code", "detail": "Code non valide."}
+    page = client.post("/passkey/register", data={"code": "../x"}, headers=ORIGIN)
+    assert "Code non valide." in page.get_data(as_text=True)

@@ -16,7 +16,7 @@ import pytest
 from flask_passlock import signals
 from flask_passlock.emulator import Fault
 
-from .conftest import ORIGIN, listen_to, sign_in
+from .conftest import ORIGIN, listen_to
 
 TIMEOUT = (1.0, 0.3)
 
@@ -88,15 +88,8 @@ def world(parts, emulator):
     """ada, signed in, with one linked passkey; a short read timeout."""
     parts.app.config["PASSLOCK_TIMEOUT"] = TIMEOUT
     parts.app.extensions["passlock"].client.timeout = TIMEOUT
-    user_id = parts.create_user("ada")
-    client = parts.app.test_client()
-    sign_in(client, user_id)
-    issued = emulator.issue_code()
-    assert (
-        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN).status_code
-        == 201
-    )
-    return client, issued.authenticator_id
+    client, _, (passkey_id,) = parts.user_with_passkeys(emulator, "ada")
+    return client, passkey_id
 
 
 def requests_for(route, emulator, passkey_id):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from .server import PasslockEmulator
 
@@ -31,19 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         rp_id=args.rp_id,
-    ).start()
-    print(f"Passlock emulator on {emulator.url}")
-    print("Configure your app with:")
-    for key, value in emulator.app_config().items():
-        print(f"  {key}={value}")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
+    )
+    emulator.serve_until_interrupted()
     return 0
 
 

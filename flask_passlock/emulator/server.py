@@ -6,8 +6,10 @@ import hmac
 import json
 import secrets
 import ssl
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -154,6 +156,21 @@ class PasslockEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def serve_until_interrupted(self, echo: Callable[[str], object] = print) -> None:
+        """Start, print the config an app needs, and serve until Ctrl-C (command line use)."""
+        self.start()
+        echo(f"Passlock emulator on {self.url}; configure your app with:")
+        for key, value in self.app_config().items():
+            echo(f"  {key}={value}")
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self) -> PasslockEmulator:
         return self.start()
@@ -544,14 +561,32 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
         value = body.get("timeout")
         return value if isinstance(value, int) and 1000 <= value <= 600_000 else 60_000
 
-    def new_session(**data: Any) -> str:
+    def options_answer(options: Any, **session_data: Any) -> Response:
+        """Store a ceremony session and answer ``{sessionToken, optionsJSON}``."""
         token = secrets.token_urlsafe(24)
         with emu._lock:
             now = time.time()
             for key in [k for k, s in emu._sessions.items() if s["expires"] < now]:
                 del emu._sessions[key]
-            emu._sessions[token] = {**data, "expires": now + emu.code_ttl}
-        return token
+            emu._sessions[token] = {**session_data, "expires": now + emu.code_ttl}
+        return jsonify(
+            sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options))
+        )
+
+    def begin_verification(tenancy: str, kind: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """The body, the ceremony session it names, and the page origin of a verification."""
+        tenancy_or_404(tenancy)
+        body = json_body()
+        session = take_session(tenancy, body, kind)
+        return body, session, check_origin()
+
+    def success(tag: str, passkey: dict[str, Any], id_token: str, code: str) -> Response:
+        return jsonify(
+            _tag=tag,
+            principal={"authenticatorId": passkey["id"], "userId": passkey["userId"]},
+            id_token=id_token,
+            code=code,
+        )
 
     def take_session(tenancy: str, body: dict[str, Any], kind: str) -> dict[str, Any]:
         token = body.get("sessionToken")
@@ -592,7 +627,8 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             ),
             exclude_credentials=descriptors(tenancy, body.get("excludeCredentials")),
         )
-        token = new_session(
+        return options_answer(
+            options,
             kind="registration",
             tenancy=tenancy,
             challenge=options.challenge,
@@ -600,16 +636,10 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             user_handle=bytes_to_base64url(user_handle),
             uv=uv,
         )
-        return jsonify(
-            sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options))
-        )
 
     @app.post("/<tenancy>/passkey/registration/verification")
     def registration_verification(tenancy: str) -> Response:
-        tenancy_or_404(tenancy)
-        body = json_body()
-        session = take_session(tenancy, body, "registration")
-        origin = check_origin()
+        body, session, origin = begin_verification(tenancy, "registration")
         try:
             verified = webauthn.verify_registration_response(
                 credential=body.get("response"),  # type: ignore[arg-type]
@@ -643,12 +673,7 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             principal, code, id_token = emu._complete(
                 tenancy, passkey, verified.user_verified, metadata()
             )
-        return jsonify(
-            _tag="RegistrationSuccess",
-            principal={"authenticatorId": passkey["id"], "userId": passkey["userId"]},
-            id_token=id_token,
-            code=code,
-        )
+        return success("RegistrationSuccess", passkey, id_token, code)
 
     @app.post("/<tenancy>/passkey/authentication/options")
     def authentication_options(tenancy: str) -> Response:
@@ -662,23 +687,18 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             allow_credentials=allowed,
             user_verification=uv,
         )
-        token = new_session(
+        return options_answer(
+            options,
             kind="authentication",
             tenancy=tenancy,
             challenge=options.challenge,
             allowed=[bytes_to_base64url(d.id) for d in allowed],
             uv=uv,
         )
-        return jsonify(
-            sessionToken=token, optionsJSON=json.loads(webauthn.options_to_json(options))
-        )
 
     @app.post("/<tenancy>/passkey/authentication/verification")
     def authentication_verification(tenancy: str) -> Response:
-        tenancy_or_404(tenancy)
-        body = json_body()
-        session = take_session(tenancy, body, "authentication")
-        origin = check_origin()
+        body, session, origin = begin_verification(tenancy, "authentication")
         response = body.get("response")
         credential_id = response.get("id") if isinstance(response, dict) else None
         with emu._lock:
@@ -718,12 +738,7 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             principal, code, id_token = emu._complete(
                 tenancy, passkey, verified.user_verified, metadata()
             )
-        return jsonify(
-            _tag="AuthenticationSuccess",
-            principal={"authenticatorId": passkey["id"], "userId": passkey["userId"]},
-            id_token=id_token,
-            code=code,
-        )
+        return success("AuthenticationSuccess", passkey, id_token, code)
 
     # -- signal helpers (unauthenticated) ---------------------------------------------------
 
