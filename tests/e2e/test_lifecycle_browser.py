@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from .conftest import screenshot
 
 
-def signup(page, live, username: str) -> None:
+def signup(page, live, username: str, shot: str | None = None) -> None:
     page.goto(live.url + "/passkey/signup")
     page.fill("#passlock-signup-username", username)
+    if shot:
+        screenshot(page, shot)
     page.click("#passlock-signup button[type=submit]")
     page.wait_for_url(live.url + "/")
     assert page.inner_text("#current-user") == username
@@ -45,7 +47,7 @@ def rows_of(live, username: str):
 
 def test_passkey_first_sign_up_then_usernameless_sign_in(page, live_example):
     without_autofill(page)
-    signup(page, live_example, "carol")
+    signup(page, live_example, "carol", shot="signup")
     user_id, rows = rows_of(live_example, "carol")
     assert len(rows) == 1 and rows[0][1] == user_id
     sign_out(page)
