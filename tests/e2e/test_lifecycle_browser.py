@@ -132,6 +132,8 @@ def test_rename_and_delete(page, live_example, emulator):
     _, rows = rows_of(live_example, "grace")
     assert [r[0] for r in rows] == [issued.authenticator_id]
     assert first not in emulator.passkeys
+    # and the device was told to forget it (WebAuthn Signal API)
+    assert page.authenticator.credentials() == []
 
 
 def test_step_up(page, live_example):
@@ -146,3 +148,28 @@ def test_step_up(page, live_example):
     page.click("#passlock-verify button[type=submit]")
     page.wait_for_url(live_example.url + "/secret")
     assert page.locator("#secret").count() == 1
+
+
+def test_orphaned_passkey_is_forgotten_by_the_device(page, live_example, emulator):
+    """A passkey deleted at Passlock but still on the device: sign-in says so, and the device
+    is told to forget it."""
+    from flask_passlock.client import PasslockClient
+
+    without_autofill(page)
+    signup(page, live_example, "judy")
+    _, rows = rows_of(live_example, "judy")
+    with PasslockClient(emulator.tenancy_id, emulator.api_key, endpoint=emulator.url) as client:
+        client.delete_passkey(rows[0][0])
+    assert len(page.authenticator.credentials()) == 1
+    sign_out(page)
+    page.goto(live_example.url + "/passkey/login")
+    page.click("#passlock-login button[type=submit]")
+    status = page.locator("#passlock-login .passlock-status[data-status=error]")
+    status.wait_for()
+    assert "no longer exists" in status.inner_text()
+    for _ in range(20):
+        if not page.authenticator.credentials():
+            break
+        page.wait_for_timeout(100)
+    assert page.authenticator.credentials() == []
+    assert page.locator("#current-user").count() == 0
