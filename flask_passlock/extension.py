@@ -464,6 +464,7 @@ class Passlock:
         """
         from sqlalchemy import delete
         from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.orm import exc as orm_exc
 
         state = self.state
         model = state.used_token_model
@@ -472,12 +473,10 @@ class Passlock:
         session = state.db.session
         if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
             session.execute(delete(model).where(model.expires_at < datetime.now(timezone.utc)))
-        if session.get(model, principal.id) is not None:
-            raise IdTokenReplayed()
         session.add(model(jti=principal.id, expires_at=principal.expires_at))
         try:
-            session.flush()
-        except IntegrityError:
+            session.flush()  # the primary key refuses a jti seen before, by any worker
+        except (IntegrityError, orm_exc.FlushError):
             session.rollback()
             raise IdTokenReplayed() from None
 

@@ -423,16 +423,14 @@ def delete(authenticator_id: str) -> ResponseReturnValue:
         _app(), user=user, authenticator_id=authenticator_id, record=record
     )
     if wants_json():
-        credential = (record or {}).get("credential") or {}
-        signal = {k: credential.get(k) for k in ("id", "userId", "rpId")}
-        return jsonify(
-            deleted=authenticator_id,
-            credential={
-                "credentialId": signal["id"],
-                "userId": signal["userId"],
-                "rpId": signal["rpId"],
+        # What the browser needs to tell the device to forget it (WebAuthn Signal API).
+        credential = (record or {}).get("credential")
+        forget = None
+        if isinstance(credential, dict):
+            forget = {
+                "credentialId": credential.get("id"),
+                "userId": credential.get("userId"),
+                "rpId": credential.get("rpId"),
             }
-            if credential
-            else None,
-        )
+        return jsonify(deleted=authenticator_id, credential=forget)
     return redirect(url_for("passlock.list_passkeys"), 303)
