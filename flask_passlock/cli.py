@@ -75,7 +75,10 @@ def list_command(user_id: str | None) -> None:
 @click.argument("authenticator_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete_command(authenticator_id: str, yes: bool) -> None:
-    """Delete a passkey at Passlock and here."""
+    """Delete a passkey at Passlock and here.
+
+    Passkey ids may start with '-': put '--' before such an id (delete --yes -- -abc).
+    """
     extension = _extension()
     row = extension.find_authenticator(authenticator_id)
     if row is None:

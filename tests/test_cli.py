@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import build_app
+from .conftest import ORIGIN, build_app
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_list(parts, linked):
 
 def test_delete(parts, emulator, linked):
     _, ids = linked
-    result = run(parts.app, "delete", ids[0], "--yes")
+    result = run(parts.app, "delete", "--yes", "--", ids[0])
     assert result.exit_code == 0, result.output
     assert ids[0] not in emulator.passkeys
     assert [r[0] for r in parts.rows()] == [ids[1]]
@@ -69,7 +69,7 @@ def test_delete(parts, emulator, linked):
 
 def test_delete_asks_first(parts, emulator, linked):
     _, ids = linked
-    result = run(parts.app, "delete", ids[0], input="n\n")
+    result = run(parts.app, "delete", "--", ids[0], input="n\n")
     assert result.exit_code == 1
     assert ids[0] in emulator.passkeys and len(parts.rows()) == 2
 
@@ -79,7 +79,20 @@ def test_delete_when_passlock_is_down(parts, emulator, linked):
 
     _, ids = linked
     emulator.inject(Fault(503, b""))
-    result = run(parts.app, "delete", ids[0], "--yes")
+    result = run(parts.app, "delete", "--yes", "--", ids[0])
     assert result.exit_code == 1
     assert "kept here" in result.output
     assert len(parts.rows()) == 2
+
+
+def test_delete_an_id_that_starts_with_a_dash(parts, emulator):
+    """Passkey ids are base64url: some start with '-', which needs '--' before it."""
+    client, _, _ = parts.user_with_passkeys(emulator, "dash", count=0)
+    issued = emulator.issue_code(authenticator_id="-starts-with-dash")
+    assert (
+        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN).status_code
+        == 201
+    )
+    result = run(parts.app, "delete", "--yes", "--", "-starts-with-dash")
+    assert result.exit_code == 0, result.output
+    assert parts.rows() == []
