@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 import textwrap
 import venv
 import zipfile
@@ -34,14 +35,46 @@ RENDER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def dist(tmp_path_factory) -> Path:
+    """``python -m build``: an sdist and a wheel, as a release would make them."""
+    pytest.importorskip("build")
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out), str(ROOT)],
         check=True,
+        capture_output=True,
     )
-    (built,) = out.glob("flask_passlock-*.whl")
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(dist) -> Path:
+    (built,) = dist.glob("flask_passlock-*.whl")
     return built
+
+
+def test_sdist_contents(dist):
+    (sdist,) = dist.glob("flask_passlock-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for name in (
+        "setup.cfg",
+        "pyproject.toml",
+        "README.rst",
+        "LICENSE",
+        "CHANGES.rst",
+        "flask_passlock/templates/passlock/macros.html",
+        "flask_passlock/static/passlock/passlock.js",
+        "flask_passlock/py.typed",
+    ):
+        assert name in names, name
+
+
+def test_version_is_in_one_place(wheel):
+    from flask_passlock import __version__
+
+    assert f"flask_passlock-{__version__}-" in wheel.name
+    assert "version = attr: flask_passlock.__version__" in (ROOT / "setup.cfg").read_text()
 
 
 def test_wheel_contents(wheel):

@@ -385,3 +385,14 @@ def test_messages_can_be_replaced_in_one_place(parts, client):
     assert response.get_json() == {"code": "invalid_code", "detail": "Code non valide."}
     page = client.post("/passkey/register", data={"code": "../x"}, headers=ORIGIN)
     assert "Code non valide." in page.get_data(as_text=True)
+
+
+def test_extra_fields_are_ignored(parts, emulator, client, user_id):
+    issued = emulator.issue_code()
+    response = client.post(
+        "/passkey/register",
+        json={"code": issued.code, "user_id": 999, "authenticatorId": "forged", "admin": True},
+        headers=ORIGIN,
+    )
+    assert response.status_code == 201
+    assert parts.rows() == [(issued.authenticator_id, user_id)]
