@@ -117,10 +117,13 @@ class Passlock:
         """Set up ``app``: read and check its config, build its Passlock client and register
         the ``passlock`` blueprint.
 
-        Config keys (see the README for each): ``PASSLOCK_TENANCY_ID`` and
-        ``PASSLOCK_API_KEY`` (required), ``PASSLOCK_ENDPOINT``, ``PASSLOCK_CLIENT_URL``,
-        ``PASSLOCK_BROWSER_ENDPOINT``, ``PASSLOCK_URL_PREFIX``, ``PASSLOCK_TIMEOUT``,
-        ``PASSLOCK_TRUSTED_ORIGINS``, ``PASSLOCK_REGISTER_REDIRECT``, ``PASSLOCK_LOGIN_VIEW``.
+        Config keys (each documented in :mod:`flask_passlock.config` and the README):
+        ``PASSLOCK_TENANCY_ID`` and ``PASSLOCK_API_KEY`` (required), ``PASSLOCK_ENDPOINT``,
+        ``PASSLOCK_CLIENT_URL``, ``PASSLOCK_BROWSER_ENDPOINT``, ``PASSLOCK_URL_PREFIX``,
+        ``PASSLOCK_TIMEOUT``, ``PASSLOCK_TRUSTED_ORIGINS``, ``PASSLOCK_REGISTER_REDIRECT``,
+        ``PASSLOCK_LOGIN_VIEW``, ``PASSLOCK_LOGIN_REDIRECT``, ``PASSLOCK_REMEMBER``,
+        ``PASSLOCK_FRESH_MAX_AGE``, ``PASSLOCK_MESSAGES``, ``PASSLOCK_VERIFY_ID_TOKEN`` and the
+        ``PASSLOCK_ID_TOKEN_*`` / ``PASSLOCK_JWKS_MIN_REFRESH`` keys that tune it.
 
         :raises RuntimeError: the app already has a Passlock instance, or a required key is
             missing or empty.
@@ -524,14 +527,10 @@ def _user_key(user: Any) -> str:
 
 
 def _make_verifier(app: Flask, client: PasslockClient) -> Any:
-    try:
-        from .tokens import IdTokenVerifier
-    except ImportError:
-        raise RuntimeError(
-            f"{cfg.VERIFY_ID_TOKEN} needs PyJWT: pip install 'flask-passlock[jwt]'."
-        ) from None
     config = app.config
     try:
+        from .tokens import IdTokenVerifier
+
         return IdTokenVerifier(
             client.jwks_url,
             client.tenancy_id,
