@@ -7,7 +7,10 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import BadRequest as HTTPBadRequest
 
-from .exceptions import BadRequest
+from .exceptions import BadRequest, PayloadTooLarge
+
+#: Largest request body read, in bytes: a code is at most 512 characters, an id_token a few KB.
+MAX_BODY = 64 * 1024
 
 
 def wants_json() -> bool:
@@ -20,6 +23,8 @@ def wants_json() -> bool:
 
 def read_body() -> dict[str, Any]:
     """The POST body as a dict: a JSON object, or the form fields."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise PayloadTooLarge()
     if request.is_json:
         try:
             data = request.get_json()

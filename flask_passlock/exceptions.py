@@ -90,6 +90,14 @@ class BadRequest(PasslockError):
     default_detail = "The request was not understood."
 
 
+class PayloadTooLarge(PasslockError):
+    """The request body is larger than any passkey request needs."""
+
+    status_code = 413
+    code = "payload_too_large"
+    default_detail = "The request is too large."
+
+
 class CrossSiteRequest(PasslockError):
     """A POST came from another origin (Origin/Referer check failed)."""
 

@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
 from . import config as cfg
@@ -131,6 +132,15 @@ def handle_passlock_error(error: PasslockError) -> ResponseReturnValue:
         render_template("passlock/error.html", error=error, message=user_message(error)),
         error.status_code,
     )
+
+
+@blueprint.errorhandler(HTTPException)
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    """Werkzeug's own errors inside the blueprint (413, 400...) in the format asked for."""
+    if not wants_json():
+        return error
+    code = (error.name or "error").lower().replace(" ", "_")
+    return jsonify(code=code, detail=error.description), error.code or 500
 
 
 @blueprint.app_template_global("passlock_browser_config")

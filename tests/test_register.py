@@ -396,3 +396,24 @@ def test_extra_fields_are_ignored(parts, emulator, client, user_id):
     )
     assert response.status_code == 201
     assert parts.rows() == [(issued.authenticator_id, user_id)]
+
+
+def test_oversized_bodies_are_refused(parts, client):
+    big = {"code": "a", "padding": "x" * 100_000}
+    response = client.post("/passkey/register", json=big, headers=ORIGIN)
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "payload_too_large"
+    form = client.post("/passkey/register", data=big, headers=ORIGIN)
+    assert form.status_code == 413
+    assert parts.rows() == []
+
+
+def test_werkzeug_errors_answer_json_when_asked(parts, client):
+    parts.app.config["MAX_CONTENT_LENGTH"] = 10
+    response = client.post(
+        "/passkey/register",
+        data={"code": "abcdefghijklmnop"},
+        headers={**ORIGIN, "Accept": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.is_json and response.get_json()["code"]
