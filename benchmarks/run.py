@@ -16,9 +16,7 @@ import http.client
 import json
 import os
 import platform
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
 
 from flask_passlock import Passlock  # noqa: E402
 from flask_passlock.emulator import PasslockEmulator  # noqa: E402
+from flask_passlock.testing import gunicorn_server  # noqa: E402
 
 ORIGIN = {"Origin": "http://localhost"}
 
@@ -360,82 +359,60 @@ def load_case(database_url: str, emulator: PasslockEmulator, seconds: float, cli
         db.drop_all()
         db.create_all()
         db.engine.dispose()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="load", **emulator.app_config())
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "4",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "example_app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = gunicorn_server("example_app:create_app()", env=env, cwd=ROOT, workers=4)
     try:
-        for _ in range(150):
-            try:
-                requests.get(base + "/", timeout=5)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        passkeys = []
-        for i in range(clients):
-            s = requests.Session()
-            s.headers["Origin"] = base
-            s.post(base + "/signup", data={"username": f"load-{i}"})
-            issued = emulator.issue_code()
-            assert s.post(base + "/passkey/register", json={"code": issued.code}).status_code == 201
-            passkeys.append(issued.authenticator_id)
-        deadline = time.monotonic() + seconds
-        lock = threading.Lock()
-        samples: list[tuple[float, float]] = []
-        errors: list[int] = []
-
-        def worker(i: int) -> None:
-            session = requests.Session()
-            while time.monotonic() < deadline:
-                code = emulator.issue_code(authenticator_id=passkeys[i]).code
-                t = time.perf_counter()
-                r = session.post(
-                    base + "/passkey/login", json={"code": code}, headers={"Origin": base}
+        with server as base:
+            passkeys = []
+            for i in range(clients):
+                s = requests.Session()
+                s.headers["Origin"] = base
+                s.post(base + "/signup", data={"username": f"load-{i}"})
+                issued = emulator.issue_code()
+                assert (
+                    s.post(base + "/passkey/register", json={"code": issued.code}).status_code
+                    == 201
                 )
-                elapsed = time.perf_counter() - t
-                with lock:
-                    samples.append((time.monotonic(), elapsed))
-                    if r.status_code != 200:
-                        errors.append(r.status_code)
+                passkeys.append(issued.authenticator_id)
+            deadline = time.monotonic() + seconds
+            lock = threading.Lock()
+            samples: list[tuple[float, float]] = []
+            errors: list[int] = []
 
-        start = time.monotonic()
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(worker, range(clients)))
-        total = time.monotonic() - start
-        half = start + total / 2
-        first = [e for when, e in samples if when < half]
-        second = [e for when, e in samples if when >= half]
-        print(
-            f"\nLoad: gunicorn 4 workers, {clients} concurrent sign-ins for {seconds:.0f} s "
-            f"({urlsplit(database_url).scheme})"
-        )
-        print(f"  {len(samples)} requests, {len(samples) / total:.0f} req/s, errors: {len(errors)}")
-        for name, part in (("first half", first), ("second half", second)):
-            if part:
-                print(
-                    f"  {name:<12} p50 {percentile(part, 0.5) * 1000:6.1f} ms   "
-                    f"p99 {percentile(part, 0.99) * 1000:6.1f} ms"
-                )
+            def worker(i: int) -> None:
+                session = requests.Session()
+                while time.monotonic() < deadline:
+                    code = emulator.issue_code(authenticator_id=passkeys[i]).code
+                    t = time.perf_counter()
+                    r = session.post(
+                        base + "/passkey/login", json={"code": code}, headers={"Origin": base}
+                    )
+                    elapsed = time.perf_counter() - t
+                    with lock:
+                        samples.append((time.monotonic(), elapsed))
+                        if r.status_code != 200:
+                            errors.append(r.status_code)
+
+            start = time.monotonic()
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(worker, range(clients)))
+            total = time.monotonic() - start
+            half = start + total / 2
+            first = [e for when, e in samples if when < half]
+            second = [e for when, e in samples if when >= half]
+            print(
+                f"\nLoad: gunicorn 4 workers, {clients} concurrent sign-ins for {seconds:.0f} s "
+                f"({urlsplit(database_url).scheme})"
+            )
+            rate = len(samples) / total
+            print(f"  {len(samples)} requests, {rate:.0f} req/s, errors: {len(errors)}")
+            for name, part in (("first half", first), ("second half", second)):
+                if part:
+                    print(
+                        f"  {name:<12} p50 {percentile(part, 0.5) * 1000:6.1f} ms   "
+                        f"p99 {percentile(part, 0.99) * 1000:6.1f} ms"
+                    )
     finally:
-        server.terminate()
-        server.wait(10)
         with app.app_context():
             db.drop_all()
             db.engine.dispose()

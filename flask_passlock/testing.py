@@ -30,7 +30,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +61,60 @@ def chromium_path() -> str:
         or shutil.which("chromium-browser")
         or "/usr/bin/chromium"
     )
+
+
+@contextmanager
+def gunicorn_server(
+    app: str,
+    *,
+    env: Mapping[str, str],
+    cwd: str | Path | None = None,
+    workers: int = 4,
+    threads: int = 1,
+    ready_path: str = "/",
+) -> Iterator[str]:
+    """Serve ``app`` (a gunicorn app spec, e.g. ``"myapp:create_app()"``) with several worker
+    processes on a free loopback port, for races and load tests; yields the base URL
+    (``http://127.0.0.1:PORT``) once ``ready_path`` answers, and stops the server after."""
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app,
+    ]
+    process = subprocess.Popen(command, cwd=cwd, env=dict(env))  # noqa: S603 - our own argv
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base + ready_path, timeout=5)
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start serving {app}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class VirtualAuthenticator:

@@ -4,16 +4,14 @@ authenticator is linked or accepted exactly once; losers get a clear 4xx, never 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
+
+from flask_passlock.testing import gunicorn_server
 
 from .conftest import POSTGRES_URL
 
@@ -22,12 +20,6 @@ pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PASSLOCK_TEST_DATABASE
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
 PARALLEL = 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def example_tables(action: str) -> None:
@@ -53,7 +45,6 @@ def example_tables(action: str) -> None:
 def server(passlock_emulator):
     pytest.importorskip("gunicorn")
     example_tables("reset")
-    port = free_port()
     env = dict(
         os.environ,
         DATABASE_URL=POSTGRES_URL,
@@ -61,39 +52,13 @@ def server(passlock_emulator):
         PASSLOCK_VERIFY_ID_TOKEN="1",
         **passlock_emulator.app_config(),
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(WORKERS),
-            "--threads",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "example_app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://localhost:{port}"
-    for _ in range(150):
-        try:
-            requests.get(base + "/", timeout=5)
-            break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        process.wait()
-        pytest.fail("gunicorn did not start")
-    yield base
-    process.terminate()
-    process.wait(10)
-    example_tables("drop")
+    try:
+        with gunicorn_server(
+            "example_app:create_app()", env=env, cwd=ROOT, workers=WORKERS, threads=2
+        ) as base:
+            yield base
+    finally:
+        example_tables("drop")
 
 
 def signed_up(base: str, username: str) -> requests.Session:
