@@ -381,9 +381,9 @@ class Passlock:
                 )
             user = user_model(username=username)
         db = self.state.db
-        if db is not None and user not in db.session:
-            db.session.add(user)
         if db is not None:
+            if user not in db.session:
+                db.session.add(user)
             db.session.flush()
         return user
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast, overload
 
-from flask import current_app, jsonify, redirect, request, url_for
+from flask import current_app, jsonify, redirect, url_for
 
 from . import config as cfg
 from ._http import wants_json
@@ -30,25 +30,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 _UNSET: Any = object()
 
 
-def _here() -> str:
-    return request.full_path.rstrip("?") if request.query_string else request.path
-
-
 def _require(max_age: float | None) -> Any:
+    from .views import current_path, login_url, user_message
+
     extension = _get_state().extension
     user = extension.get_current_user()
     if user is None:
         error: Any = NotSignedIn()
-        target = url_for("passlock.login_page", next=_here())
+        target = login_url() or url_for("passlock.login_page", next=current_path())
     else:
         age = extension.verified_age(user)
         if age is not None and (max_age is None or age <= max_age):
             return None
         error = ReauthenticationRequired()
-        target = url_for("passlock.verify_page", next=_here())
+        target = url_for("passlock.verify_page", next=current_path())
     if wants_json():
-        from .views import user_message
-
         response = jsonify(code=error.code, detail=user_message(error), verify_url=target)
         response.status_code = error.status_code
         return response

@@ -87,13 +87,20 @@ def username_for(user: Any) -> str:
     return str(get_id() if callable(get_id) else "")
 
 
-def _login_url() -> str | None:
+def current_path() -> str:
+    """This request's path and query string: the ``next`` to come back to."""
+    return request.full_path.rstrip("?")
+
+
+def login_url() -> str | None:
+    """The sign-in page for an anonymous visitor, with ``next`` back here:
+    ``PASSLOCK_LOGIN_VIEW``, else Flask-Login's ``login_view``, else the blueprint's page."""
     endpoint = current_app.config.get(cfg.LOGIN_VIEW)
     if endpoint is None:
         manager = getattr(current_app, "login_manager", None)
         endpoint = getattr(manager, "login_view", None) or "passlock.login_page"
     try:
-        return url_for(endpoint, next=request.full_path.rstrip("?"))
+        return url_for(endpoint, next=current_path())
     except BuildError:
         return None
 
@@ -125,9 +132,9 @@ def handle_passlock_error(error: PasslockError) -> ResponseReturnValue:
     if wants_json():
         return jsonify(code=error.code, detail=user_message(error)), error.status_code
     if isinstance(error, NotSignedIn) and request.method == "GET":
-        login_url = _login_url()
-        if login_url:
-            return redirect(login_url)
+        target = login_url()
+        if target:
+            return redirect(target)
     return (
         render_template("passlock/error.html", error=error, message=user_message(error)),
         error.status_code,

@@ -114,3 +114,9 @@ def test_verify_open_redirect(protected, emulator):
         "/passkey/verify?next=//evil.example", json={"code": code}, headers=ORIGIN
     )
     assert response.get_json()["redirect"] == "/"
+
+
+def test_anonymous_goes_to_the_apps_login_view(parts, protected):
+    parts.app.config["PASSLOCK_LOGIN_VIEW"] = "passlock.signup_page"  # any endpoint of the app
+    response = parts.app.test_client().get("/fresh?tab=1")
+    assert response.headers["Location"] == "/passkey/signup?next=/fresh?tab%3D1"
