@@ -1,0 +1,132 @@
+"""Every sentence a user can read, in one catalogue: the one place to replace or translate them.
+
+Keys:
+
+- an error code (``"invalid_code"``...): the ``detail`` of that error, in JSON answers and on
+  the error page;
+- ``"title.<action>"``: the heading of the error page after a failed action
+  (``login``, ``register``...);
+- ``"flash.<event>"``: the confirmation flashed after an action succeeded;
+- ``"js.<name>"``: what the browser code (``passlock.js``) shows; it reads them from the
+  page, so they are translated like the rest.
+
+Override any of them with ``app.config["PASSLOCK_MESSAGES"] = {key: sentence}``; values may be
+lazy strings (Flask-Babel's ``lazy_gettext``). Sentences may hold ``{name}`` fields, filled by
+:func:`message`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, has_app_context
+
+#: The sentences shipped with Flask-Passlock, by key.
+DEFAULT_MESSAGES: dict[str, str] = {
+    # -- errors, by code ----------------------------------------------------------------------
+    "passlock_error": "The passkey request failed.",
+    "invalid_code": "The passkey check is invalid, expired or was already used. Please try again.",
+    "passlock_forbidden": (
+        "The server could not verify the passkey (Passlock refused its credentials)."
+    ),
+    "not_found": "No such passkey.",
+    "passlock_unavailable": "The passkey service is unavailable. Please try again in a moment.",
+    "malformed_response": "The passkey service sent an answer the server could not understand.",
+    "bad_request": "The request was not understood.",
+    "payload_too_large": "The request is too large.",
+    "cross_site_request": "Cross-site request refused. Please reload the page and try again.",
+    "not_signed_in": "Please sign in first.",
+    "link_refused": "This passkey could not be linked to your account.",
+    "already_linked": "This passkey is already linked to an account.",
+    "unknown_user": "The account to link this passkey to does not exist.",
+    "storage_error": "The server could not save your request. Please try again in a moment.",
+    "unknown_passkey": "This passkey is not linked to any account here.",
+    "not_a_passkey": "Please sign in with a passkey.",
+    "user_disabled": "This account is disabled.",
+    "wrong_passkey": "Please use one of your own passkeys.",
+    "wrong_account": (
+        "This passkey belongs to another account. Use a passkey of the account you typed, "
+        "or clear the username."
+    ),
+    "user_not_verified": (
+        "Your device did not confirm it's you (PIN, fingerprint or face). Please try again "
+        "and confirm when your device asks."
+    ),
+    "invalid_username": "Choose a username of 1 to 64 characters, with no invisible characters.",
+    "invalid_label": "Choose a name of 1 to 100 characters, with no invisible characters.",
+    "username_taken": "That username is taken. Please choose another one.",
+    "last_passkey": "This is your only way to sign in: add another passkey before deleting it.",
+    "reauthentication_required": "Please confirm it's you with your passkey.",
+    "invalid_id_token": "The passkey check could not be verified. Please try again.",
+    "id_token_replayed": "This passkey check was already used. Please try again.",
+    "rate_limited": "Too many attempts. Please wait a moment and try again.",
+    "page_not_found": "There is no such page.",
+    "method_not_allowed": "This page cannot be used that way.",
+    # -- error page headings, by action -------------------------------------------------------
+    "title.default": "Something went wrong",
+    "title.register": "The passkey was not added",
+    "title.login": "Sign-in failed",
+    "title.signup": "Sign-up failed",
+    "title.verify": "The check failed",
+    "title.rename": "The passkey was not renamed",
+    "title.delete": "The passkey was not deleted",
+    "title.list": "Your passkeys could not be shown",
+    "title.page_not_found": "Page not found",
+    "link.back": "Go back",
+    # -- confirmations ------------------------------------------------------------------------
+    "flash.registered": "Passkey added: “{label}”.",
+    "flash.signed_in": "Signed in.",
+    "flash.signed_up": "Welcome, {username}! Your account is protected by a passkey.",
+    "flash.verified": "Thanks, that was you.",
+    "flash.renamed": "Passkey renamed to “{label}”.",
+    "flash.deleted": "Passkey deleted.",
+    # -- the browser (passlock.js) ------------------------------------------------------------
+    "js.starting": "Starting…",
+    "js.working": "Working…",
+    "js.almost_done": "Almost done…",
+    "js.done": "Done.",
+    "js.progress.optionsRequest": "Contacting the passkey service…",
+    "js.progress.createCredential": "Follow your browser's prompt to create the passkey…",
+    "js.progress.saveCredential": "Saving the passkey…",
+    "js.progress.getCredential": "Follow your browser's prompt to use your passkey…",
+    "js.progress.verifyCredential": "Checking the passkey…",
+    "js.need_username": "Please enter a username.",
+    "js.duplicate": "This device already holds a passkey for this account.",
+    "js.unsupported": "This browser or device does not support passkeys.",
+    "js.network": "The passkey service could not be reached. Please try again.",
+    "js.orphaned": (
+        "This passkey no longer exists. It has been removed from your device if it supports "
+        "that; please use another one."
+    ),
+    "js.cancelled": "Passkey {verb} was cancelled.",
+    "js.failed": "The passkey {verb} failed. Please try again.",
+    "js.server_unreachable": "The server could not be reached. Please try again.",
+    "js.server_status": "The server answered {status}.",
+    "js.confirm_delete": "Delete this passkey? You won't be able to sign in with it any more.",
+    "js.verb.creation": "creation",
+    "js.verb.sign-in": "sign-in",
+    "js.verb.check": "check",
+}
+
+
+def message(key: str, **fields: Any) -> str:
+    """The sentence for ``key``: ``PASSLOCK_MESSAGES[key]`` when the app sets it, else the
+    default, with ``{name}`` fields filled from ``fields``."""
+    text: Any = None
+    if has_app_context():
+        overrides = current_app.config.get("PASSLOCK_MESSAGES") or {}
+        text = overrides.get(key)
+    if text is None:
+        text = DEFAULT_MESSAGES.get(key, DEFAULT_MESSAGES["passlock_error"])
+    text = str(text)
+    if fields:
+        try:
+            return text.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def browser_messages() -> dict[str, str]:
+    """The ``js.*`` sentences (overrides applied), without their prefix, for the page."""
+    return {key[3:]: message(key) for key in DEFAULT_MESSAGES if key.startswith("js.")}
