@@ -1,16 +1,35 @@
-"""Request parsing and content negotiation shared by the blueprint's routes."""
+"""Request parsing, content negotiation and error answers shared by the blueprint's routes and
+the step-up decorators."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-from werkzeug.exceptions import BadRequest as HTTPBadRequest
+from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from jinja2 import TemplateError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BuildError
 
-from .exceptions import BadRequest, PayloadTooLarge
+from . import config as cfg
+from .exceptions import BadRequest, NotSignedIn, PasslockError, PayloadTooLarge
+from .messages import DEFAULT_MESSAGES, message
+from .redirects import safe_next
 
 #: Largest request body read, in bytes: a code is at most 512 characters, an id_token a few KB.
 MAX_BODY = 64 * 1024
+
+#: The page to go back to after a failed action, by endpoint.
+_BACK = {
+    "passlock.register": "passlock.register_page",
+    "passlock.login": "passlock.login_page",
+    "passlock.login_options": "passlock.login_page",
+    "passlock.signup": "passlock.signup_page",
+    "passlock.verify": "passlock.verify_page",
+    "passlock.rename": "passlock.list_passkeys",
+    "passlock.delete": "passlock.list_passkeys",
+}
 
 
 def wants_json() -> bool:
@@ -22,18 +41,28 @@ def wants_json() -> bool:
 
 
 def read_body() -> dict[str, Any]:
-    """The POST body as a dict: a JSON object, or the form fields."""
+    """The POST body as a dict: a JSON object, or the form fields.
+
+    :raises PayloadTooLarge: over :data:`MAX_BODY` (chunked bodies included).
+    :raises BadRequest: not a JSON object, invalid or too deeply nested JSON.
+    """
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    request.max_content_length = MAX_BODY if limit is None else min(limit, MAX_BODY)
     if (request.content_length or 0) > MAX_BODY:
         raise PayloadTooLarge()
-    if request.is_json:
-        try:
+    try:
+        if request.is_json:
             data = request.get_json()
-        except HTTPBadRequest:
-            raise BadRequest("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise BadRequest("The request body must be a JSON object.")
-        return data
-    return request.form.to_dict()
+            if not isinstance(data, dict):
+                raise BadRequest(reason="the body is not a JSON object")
+            return data
+        return request.form.to_dict()
+    except RecursionError:
+        raise BadRequest(reason="JSON nested too deeply") from None
+    except HTTPException as error:
+        if error.code == 413:
+            raise PayloadTooLarge() from None
+        raise BadRequest(reason=f"unreadable body ({error.code})") from None
 
 
 def string_field(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -42,18 +71,90 @@ def string_field(data: dict[str, Any], name: str, *, required: bool = True) -> s
     value = data.get(name)
     if value is None or value == "":
         if required:
-            raise BadRequest(f"The '{name}' field is missing.")
+            raise BadRequest(reason=f"the '{name}' field is missing")
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"The '{name}' field must be a string.")
+        raise BadRequest(reason=f"the '{name}' field is not a string")
     return value
 
 
-def clean_text(value: str, *, field: str, max_length: int) -> str:
-    """Strip ``value``; refuse it empty, too long, or with control characters."""
-    value = value.strip()
-    if not value or len(value) > max_length:
-        raise BadRequest(f"The '{field}' must be 1 to {max_length} characters.")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        raise BadRequest(f"The '{field}' must not contain control characters.")
-    return value
+def next_target(data: dict[str, Any] | None = None) -> str | None:
+    """The request's safe ``next`` (query string first, then the body), or ``None``."""
+    candidate = request.args.get("next")
+    if candidate is None and data is not None:
+        candidate = data.get("next")
+    return safe_next(candidate)
+
+
+def current_path() -> str:
+    """This request's path and query string: the ``next`` to come back to."""
+    return request.full_path.rstrip("?")
+
+
+def login_url() -> str | None:
+    """The sign-in page for an anonymous visitor, with ``next`` back here:
+    ``PASSLOCK_LOGIN_VIEW``, else Flask-Login's ``login_view``, else the blueprint's page."""
+    endpoint = current_app.config.get(cfg.LOGIN_VIEW)
+    if endpoint is None:
+        manager = getattr(current_app, "login_manager", None)
+        endpoint = getattr(manager, "login_view", None) or "passlock.login_page"
+    try:
+        return url_for(endpoint, next=current_path())
+    except BuildError:
+        return None
+
+
+def done(target: str, status: int = 200, **payload: Any) -> ResponseReturnValue:
+    """A success: JSON with ``redirect`` (and ``payload``), or a 303 to ``target``."""
+    if wants_json():
+        return jsonify(redirect=target, **payload), status
+    return redirect(target, 303)
+
+
+def back_url() -> str | None:
+    """Where the error page's link goes: the page the failed action came from."""
+    endpoint = _BACK.get(request.endpoint or "")
+    if endpoint is None:
+        return safe_next(request.referrer) if request.referrer else None
+    target = next_target()
+    try:
+        return url_for(endpoint, next=target) if target else url_for(endpoint)
+    except BuildError:
+        return None
+
+
+def error_response(error: PasslockError) -> ResponseReturnValue:
+    """The answer for ``error``: ``{"code", "detail", ...}`` JSON, a redirect to the sign-in
+    page (a page needing a user, asked for without one), or the error page."""
+    if wants_json():
+        return jsonify(error.answer()), error.status_code, _headers(error)
+    if isinstance(error, NotSignedIn) and request.method == "GET":
+        target = login_url()
+        if target:
+            return redirect(target)
+    return error_page(error.status_code, error.code, error.detail, _headers(error))
+
+
+def error_page(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
+    """The package's error page: what happened (the title), why (``detail``), a way back."""
+    key = "title." + (request.endpoint or "").rpartition(".")[2]
+    if key not in DEFAULT_MESSAGES:
+        key = "title.page_not_found" if status == 404 else "title.default"
+    context = {
+        "error": {"code": code, "status_code": status},
+        "message": detail,
+        "title": message(key),
+    }
+    try:
+        page = render_template("passlock/error.html", back_url=back_url(), **context)
+    except (SQLAlchemyError, TemplateError, RuntimeError):
+        # The app's layout failed too (its database is down, say): the package's own.
+        page = render_template("passlock/error_plain.html", back_url=None, **context)
+    return page, status, headers or {}
+
+
+def _headers(error: PasslockError) -> dict[str, str]:
+    retry_after = getattr(error, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after else {}

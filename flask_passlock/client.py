@@ -5,63 +5,73 @@
 >>> principal.authenticator_id                    # doctest: +SKIP
 
 One pooled :class:`requests.Session` per client (keep-alive, so a TLS handshake is paid once),
-connect/read timeouts on every call, and one exception class per kind of failure. A code
-exchange is never retried: codes are single-use.
+a total deadline on every call (connecting plus the whole answer), answers capped at 1 MiB,
+no redirects followed, and one exception class per kind of failure (all in
+:mod:`flask_passlock.exceptions`). A call is sent a second time only when it provably never
+reached Passlock: the pooled connection it went out on had been closed by the server, and not
+a byte of an answer came back. Anything else (a code exchange above all: codes are single-use)
+is never retried.
+
+Secrets stay out of logs: the API key travels only in the ``Authorization`` header, codes are
+masked in the URLs urllib3 logs, and challenge secrets and one-time codes travel only in
+request bodies, which nothing logs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any, Union
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from . import __version__
+from ._json import loads
+from ._transport import Deadline, DeadlineAdapter, never_reached_server
+from .challenge import Challenge
 from .exceptions import (
+    ChallengeAttemptsExceeded,
+    ChallengeExpired,
+    ChallengeRateLimited,
     Forbidden,
+    InvalidChallenge,
+    InvalidChallengeCode,
     InvalidCode,
     MalformedResponse,
     NotFound,
     PasslockAPIError,
-    PasslockError,
-    PassLockUnavailable,
     PasslockUnavailable,
 )
-from .principal import PasskeyDetails, Principal
+from .principal import Principal
 
-__all__ = [
-    "PasslockClient",
-    "Principal",
-    "PasskeyDetails",
-    "PasslockError",
-    "PasslockAPIError",
-    "InvalidCode",
-    "Forbidden",
-    "NotFound",
-    "PassLockUnavailable",
-    "PasslockUnavailable",
-    "MalformedResponse",
-    "validate_code",
-    "MAX_CODE_LENGTH",
-]
+__all__ = ["PasslockClient", "validate_code", "MAX_CODE_LENGTH", "DEFAULT_TIMEOUT"]
 
-#: A ``(connect, read)`` pair of seconds, or one number for both.
-Timeout = Union[float, "tuple[float, float]"]
-
+#: Seconds a call may take in all (connecting plus the whole answer).
+DEFAULT_TIMEOUT = 5.0
 #: Longest code accepted; Passlock's codes are far shorter.
 MAX_CODE_LENGTH = 512
 #: Longest answer body read from Passlock, in bytes.
 MAX_RESPONSE_BYTES = 1024 * 1024
+#: Longest connect wait, however long the total deadline.
+MAX_CONNECT_TIMEOUT = 3.05
 
 _CODE_RE = re.compile(r"[A-Za-z0-9._~-]+")
 _ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,512}")
-
-
 _SECRET_PATH_RE = re.compile(r"(/principal/)[^/?#\s\"]+")
+
+#: Error tags Passlock answers with, and the exception each becomes.
+_ERRORS: dict[str, type[PasslockAPIError]] = {
+    "@error/InvalidCode": InvalidCode,
+    "@error/Forbidden": Forbidden,
+    "@error/Unauthorized": Forbidden,
+    "@error/NotFound": NotFound,
+    "@error/InvalidChallenge": InvalidChallenge,
+    "@error/InvalidChallengeCode": InvalidChallengeCode,
+    "@error/ChallengeExpired": ChallengeExpired,
+    "@error/ChallengeAttemptsExceeded": ChallengeAttemptsExceeded,
+}
 
 
 class RedactCodes(logging.Filter):
@@ -97,10 +107,30 @@ def validate_code(code: object) -> str:
     return code
 
 
-def _path_segment(value: str, what: str) -> str:
-    if not _ID_RE.fullmatch(value) or set(value) == {"."}:
-        raise ValueError(f"{what} is not a valid Passlock identifier.")
+def _segment(value: object) -> str:
+    """A Passlock id as one URL path segment; :class:`NotFound` when it cannot be one."""
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value) or set(value) == {"."}:
+        raise NotFound(reason="not a Passlock identifier")
     return quote(value, safe="")
+
+
+def parse_timeout(value: object) -> tuple[float, float]:
+    """``(connect, total)`` seconds from a number (the total) or a ``(connect, total)`` pair;
+    :class:`ValueError` for anything else."""
+
+    def positive(v: object) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+    if positive(value):
+        total = float(value)  # type: ignore[arg-type]
+        return (min(MAX_CONNECT_TIMEOUT, total), total)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(positive, value)):
+        connect, total = float(value[0]), float(value[1])
+        return (min(connect, total), total)
+    raise ValueError(
+        f"the timeout must be a positive number of seconds or a (connect, total) pair, "
+        f"got {value!r}"
+    )
 
 
 class PasslockClient:
@@ -109,7 +139,8 @@ class PasslockClient:
     :param tenancy_id: the tenancy ID from the Passlock console.
     :param api_key: the tenancy's API key; never logged, shown or put in an exception.
     :param endpoint: base URL of the API; paths are resolved against its origin.
-    :param timeout: seconds, or a ``(connect, read)`` pair.
+    :param timeout: total seconds per call (connect plus the whole answer), or a
+        ``(connect, total)`` pair.
     :param session: a :class:`requests.Session` to use instead of a new one.
     """
 
@@ -119,18 +150,26 @@ class PasslockClient:
         api_key: str,
         *,
         endpoint: str = "https://api.passlock.dev",
-        timeout: Timeout = (3.05, 10.0),
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
         if not tenancy_id or not api_key:
             raise ValueError("PasslockClient needs a tenancy_id and an api_key.")
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(endpoint)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
             raise ValueError(f"Passlock endpoint must be an http(s) URL, got {endpoint!r}.")
         self.tenancy_id = tenancy_id
         self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.timeout = timeout
-        self._tenancy_segment = _path_segment(tenancy_id, "The tenancy ID")
+        #: ``(connect, total)`` seconds.
+        self.timeout = parse_timeout(timeout)
+        try:
+            self._tenancy_segment = _segment(tenancy_id)
+        except NotFound:
+            raise ValueError("The tenancy ID is not a valid Passlock identifier.") from None
         self._api_key = api_key
         _install_log_redaction()
         if session is None:
@@ -141,6 +180,8 @@ class PasslockClient:
             session.trust_env = False
             session.proxies.update(env.get("proxies") or {})
             session.verify = env.get("verify", True)
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, DeadlineAdapter())
         self.session = session
         self.session.headers.setdefault("User-Agent", f"flask-passlock/{__version__}")
 
@@ -162,105 +203,216 @@ class PasslockClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- API calls --------------------------------------------------------------------------
+    # -- principals -------------------------------------------------------------------------
 
-    def exchange_code(self, code: str) -> Principal:
+    def exchange_code(self, code: str, *, user_id: str | None = None) -> Principal:
         """Exchange a code from ``registerPasskey``/``authenticatePasskey`` for its principal.
 
+        :param user_id: also assign this Passlock user id to the passkey (costs nothing more:
+            the same single call, sent as ``POST`` with ``{"userId"}``).
         :raises InvalidCode: malformed, unknown, expired or already used code.
         :raises Forbidden: the API key or tenancy ID was refused.
-        :raises PassLockUnavailable: Passlock could not be reached or answered with an error.
+        :raises PasslockUnavailable: Passlock could not be reached in time or answered with
+            an error.
         :raises MalformedResponse: the answer is JSON but not an ExtendedPrincipal.
         """
-        segment = quote(validate_code(code), safe="")
-        data = self._request("GET", f"principal/{segment}")
-        return Principal.from_json(data)
+        path = f"principal/{quote(validate_code(code), safe='')}"
+        if user_id is None:
+            return Principal.from_json(self._request("GET", path))
+        return Principal.from_json(self._request("POST", path, {"userId": str(user_id)}))
+
+    # -- passkeys ---------------------------------------------------------------------------
 
     def get_passkey(self, passkey_id: str) -> dict[str, Any]:
-        """Return Passlock's Passkey record; :class:`NotFound` if there is none."""
-        return self._passkey_call("GET", passkey_id)
+        """Passlock's Passkey record; :class:`NotFound` if there is none."""
+        return self._tagged("GET", f"passkeys/{_segment(passkey_id)}", "Passkey")
 
     def delete_passkey(self, passkey_id: str) -> dict[str, Any]:
         """Delete a passkey at Passlock; returns the deleted record."""
-        return self._passkey_call("DELETE", passkey_id)
+        return self._tagged("DELETE", f"passkeys/{_segment(passkey_id)}", "Passkey")
 
     def update_passkey(
         self, passkey_id: str, *, user_id: str | None = None, username: str | None = None
     ) -> dict[str, Any]:
         """Set the Passlock ``userId`` and/or ``username`` of a passkey."""
         body = {k: v for k, v in (("userId", user_id), ("username", username)) if v is not None}
-        return self._passkey_call("PATCH", passkey_id, body)
+        return self._tagged("PATCH", f"passkeys/{_segment(passkey_id)}", "Passkey", body)
 
     def list_passkeys(self, cursor: str | None = None) -> dict[str, Any]:
         """One page of the tenancy's passkeys: ``{"records": [...], "cursor": next or None}``."""
         path = "passkeys/" + (f"?cursor={quote(cursor, safe='')}" if cursor else "")
-        data = self._request("GET", path)
-        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        data = self._tagged("GET", path, "FindAllPasskeys")
+        next_cursor = data.get("cursor")
+        valid_cursor = next_cursor is None or isinstance(next_cursor, str)
+        if not isinstance(data.get("records"), list) or not valid_cursor:
             raise MalformedResponse(reason="Passlock's answer is not a passkey list.")
         return data
 
+    def iter_passkeys(self) -> Iterator[dict[str, Any]]:
+        """Every passkey summary of the tenancy, fetching page after page."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.list_passkeys(cursor)
+            yield from page["records"]
+            cursor = page.get("cursor")
+            if not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+
+    def update_user_passkeys(self, user_id: str, username: str) -> list[dict[str, Any]]:
+        """Set the username of every passkey whose Passlock user id is ``user_id``; returns
+        the updated records (what the browser needs to tell the devices)."""
+        path = f"users/{_segment(user_id)}/passkeys/"
+        body = {"userId": user_id, "username": username}
+        return self._records("PATCH", path, "UpdatedPasskeys", "updated", body)
+
+    def delete_user_passkeys(self, user_id: str) -> list[dict[str, Any]]:
+        """Delete every passkey whose Passlock user id is ``user_id``; returns the deleted
+        records."""
+        path = f"users/{_segment(user_id)}/passkeys/"
+        return self._records("DELETE", path, "DeletedPasskeys", "deleted", {"userId": user_id})
+
+    # -- mailbox challenges (email one-time codes) ------------------------------------------
+
+    def create_challenge(
+        self,
+        email: str,
+        purpose: str,
+        *,
+        user_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        invalidate_others: bool = True,
+    ) -> Challenge:
+        """Create a one-time code for ``email``; the answer holds the rendered message to send
+        and the secret to keep server-side.
+
+        :raises ChallengeRateLimited: too many codes for this address (``retry_after`` s).
+        """
+        body: dict[str, Any] = {"email": email, "purpose": purpose}
+        body["invalidateOthers"] = bool(invalidate_others)
+        if user_id is not None:
+            body["userId"] = str(user_id)
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        data = self._tagged("POST", "challenges", "ChallengeCreated", body)
+        return Challenge.from_json(data.get("challenge"), created=True)
+
+    def get_challenge(self, challenge_id: str) -> Challenge:
+        """The challenge (without secret or code); :class:`NotFound` if there is none."""
+        data = self._tagged("GET", f"challenges/{_segment(challenge_id)}", "Challenge")
+        return Challenge.from_json(data)
+
+    def verify_challenge(self, challenge_id: str, secret: str, code: str) -> Challenge:
+        """Check the code the user typed. Returns the verified challenge; re-check its
+        ``purpose`` (and metadata) before acting on it.
+
+        :raises InvalidChallengeCode: wrong code. :raises ChallengeExpired: too late.
+        :raises ChallengeAttemptsExceeded: too many wrong codes.
+        :raises InvalidChallenge: no such challenge, or the secret does not match.
+        """
+        body = {"challengeId": challenge_id, "secret": secret, "code": code}
+        data = self._tagged("POST", "challenges/verify", "ChallengeVerified", body)
+        return Challenge.from_json(data.get("challenge"))
+
+    def delete_challenge(self, challenge_id: str) -> None:
+        """Delete a challenge (e.g. once used)."""
+        self._tagged("DELETE", f"challenges/{_segment(challenge_id)}", "ChallengeDeleted")
+
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _passkey_call(
-        self, method: str, passkey_id: str, body: Mapping[str, Any] | None = None
+    def _tagged(
+        self, method: str, path: str, tag: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        try:
-            segment = _path_segment(passkey_id, "The passkey ID")
-        except ValueError:
-            raise NotFound() from None
-        data = self._request(method, f"passkeys/{segment}", body)
-        if not isinstance(data, dict) or data.get("_tag") != "Passkey":
-            raise MalformedResponse(reason="Passlock's answer is not a Passkey record.")
+        data = self._request(method, path, body)
+        if not isinstance(data, dict) or data.get("_tag") != tag:
+            raise MalformedResponse(reason=f"Passlock's answer is not {tag}.")
         return data
 
+    def _records(
+        self, method: str, path: str, tag: str, key: str, body: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        records = self._tagged(method, path, tag, body).get(key)
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise MalformedResponse(reason=f"Passlock's {tag} has no '{key}' list.")
+        return records
+
     def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        url = f"{self.origin}/{self._tenancy_segment}/{path}"
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
-        try:
-            response = self.session.request(
-                method,
-                url,
-                headers=headers,
-                json=body,
-                timeout=self.timeout,
-                stream=True,
-                allow_redirects=False,
-            )
-            content = _read_limited(response)
-        except requests.Timeout:
-            raise PassLockUnavailable(reason="no answer in time") from None
-        except requests.RequestException:
-            raise PassLockUnavailable(reason="could not be reached") from None
-        return _decode(response.status_code, content)
+        status, content = self.fetch(method, f"{self.origin}/{self._tenancy_segment}/{path}", body)
+        return _decode(status, content)
+
+    def fetch(
+        self, method: str, url: str, body: Mapping[str, Any] | None = None, *, auth: bool = True
+    ) -> tuple[int, bytes]:
+        """One call within the deadline: ``(status, body bytes)``; :class:`PasslockUnavailable`
+        when it fails, is too slow or the answer is too large."""
+        headers = {"Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        connect, total = self.timeout
+        with Deadline(total) as deadline:
+            for attempt in (1, 2):
+                try:
+                    response = self.session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        json=body,
+                        timeout=(min(connect, deadline.remaining()) or 0.001, total),
+                        stream=True,
+                        allow_redirects=False,
+                    )
+                except requests.RequestException as error:
+                    if deadline.expired:
+                        raise PasslockUnavailable(reason="deadline passed") from None
+                    if attempt == 1 and deadline.reused and never_reached_server(error):
+                        continue  # the server had closed this idle connection: send again
+                    reason = (
+                        "no answer in time"
+                        if isinstance(error, requests.Timeout)
+                        else ("could not be reached")
+                    )
+                    raise PasslockUnavailable(reason=reason) from None
+                break
+            try:
+                content = _read_limited(response)
+            except requests.RequestException:
+                reason = "deadline passed" if deadline.expired else "answer cut off"
+                raise PasslockUnavailable(reason=reason) from None
+            if deadline.expired:
+                raise PasslockUnavailable(reason="deadline passed")
+        return response.status_code, content
 
 
 def _read_limited(response: requests.Response) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            response.close()
-            raise PassLockUnavailable(reason="oversized answer")
-        chunks.append(chunk)
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise PasslockUnavailable(reason="oversized answer")
+            chunks.append(chunk)
+    finally:
+        response.close()
     return b"".join(chunks)
 
 
 def _decode(status: int, content: bytes) -> Any:
-
     try:
-        data = json.loads(content)
+        data = loads(content)
     except ValueError:
-        raise PassLockUnavailable(reason=f"HTTP {status} without JSON") from None
+        raise PasslockUnavailable(reason=f"HTTP {status} without JSON") from None
     tag = data.get("_tag") if isinstance(data, dict) else None
-    if tag == "@error/InvalidCode":
-        raise InvalidCode()
-    if tag == "@error/Forbidden":
-        raise Forbidden()
-    if tag == "@error/NotFound":
-        raise NotFound()
+    if tag == "@error/ChallengeRateLimited":
+        retry_after = data.get("retryAfterSeconds")
+        valid = isinstance(retry_after, int) and not isinstance(retry_after, bool)
+        raise ChallengeRateLimited(retry_after=retry_after if valid else 60)
+    error = _ERRORS.get(tag) if isinstance(tag, str) else None
+    if error is not None:
+        raise error(reason=f"HTTP {status} {tag}")
     if not 200 <= status < 300:
-        raise PassLockUnavailable(reason=f"HTTP {status}")
+        raise PasslockUnavailable(reason=f"HTTP {status}")
     if isinstance(tag, str) and tag.startswith("@error/"):
-        raise PassLockUnavailable(reason="unexpected error tag")
+        raise PasslockUnavailable(reason="unexpected error tag")
     return data

@@ -1,9 +1,16 @@
 """Every error Flask-Passlock raises, with the HTTP status and stable code it answers with.
 
-Messages never contain the API key, a code or an id_token.
+Each error keeps the sentence for the user (:attr:`PasslockError.detail`, from the catalogue in
+:mod:`flask_passlock.messages` unless a hook gave its own) apart from a technical
+:attr:`~PasslockError.reason` for logs. Neither ever contains the API key, a code, an id_token,
+a challenge secret or a one-time code.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from .messages import DEFAULT_MESSAGES, message
 
 
 class PasslockError(Exception):
@@ -11,17 +18,36 @@ class PasslockError(Exception):
 
     #: HTTP status the blueprint answers with.
     status_code: int = 500
-    #: Stable machine-readable code, used in JSON answers (``{"code", "detail"}``).
+    #: Stable machine-readable code, used in JSON answers (``{"code", "detail"}``) and as the
+    #: key of the sentence in :mod:`flask_passlock.messages`.
     code: str = "passlock_error"
-    #: Sentence shown to the user when no more specific one is given.
-    default_detail: str = "The passkey request failed."
 
     def __init__(self, detail: str | None = None, *, reason: str | None = None) -> None:
-        #: The sentence for the user (JSON ``detail``, the error page).
-        self.detail = detail or self.default_detail
+        #: A sentence for the user given when raising (e.g. by a hook), or ``None``.
+        self.custom_detail = detail
         #: A technical reason for logs and developers, never shown to the user.
         self.reason = reason
-        super().__init__(f"{self.detail} ({reason})" if reason else self.detail)
+        text = detail or self.default_detail
+        super().__init__(f"{text} ({reason})" if reason else text)
+
+    @property
+    def default_detail(self) -> str:
+        """The catalogue's sentence for :attr:`code` (without the app's overrides)."""
+        return DEFAULT_MESSAGES.get(self.code) or DEFAULT_MESSAGES["passlock_error"]
+
+    @property
+    def detail(self) -> str:
+        """The sentence for the user: the one given when raising, else the catalogue's, with
+        the app's ``PASSLOCK_MESSAGES`` applied."""
+        return self.custom_detail or message(self.code)
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer: ``{"code", "detail"}`` plus what :meth:`extra` adds."""
+        return {"code": self.code, "detail": self.detail, **self.extra()}
+
+    def extra(self) -> dict[str, Any]:
+        """More fields for the JSON answer (none by default)."""
+        return {}
 
 
 # -- answers from (or about) the Passlock service ---------------------------------------------
@@ -31,7 +57,6 @@ class PasslockAPIError(PasslockError):
     """Base class of the errors :class:`~flask_passlock.client.PasslockClient` raises."""
 
     status_code = 502
-    code = "passlock_error"
 
 
 class InvalidCode(PasslockAPIError):
@@ -39,55 +64,95 @@ class InvalidCode(PasslockAPIError):
 
     status_code = 400
     code = "invalid_code"
-    default_detail = "The passkey code is invalid, expired or was already used. Please try again."
 
 
 class Forbidden(PasslockAPIError):
     """Passlock refused the API key or tenancy ID: a server configuration problem."""
 
-    status_code = 502
     code = "passlock_forbidden"
-    default_detail = "The server could not verify the passkey (Passlock refused its credentials)."
 
 
 class NotFound(PasslockAPIError):
-    """Passlock knows no such passkey."""
+    """Passlock knows no such passkey (or challenge)."""
 
     status_code = 404
     code = "not_found"
-    default_detail = "No such passkey."
 
 
-class PassLockUnavailable(PasslockAPIError):
-    """Passlock could not be reached, timed out, or answered with an error page (5xx, HTML,
-    empty body, unknown error tag)."""
+class PasslockUnavailable(PasslockAPIError):
+    """Passlock could not be reached, missed the deadline, or answered with an error page
+    (5xx, HTML, empty body, unknown error tag)."""
 
     status_code = 503
     code = "passlock_unavailable"
-    default_detail = "The passkey service is unavailable. Please try again in a moment."
-
-
-#: Alternative spelling of :class:`PassLockUnavailable`.
-PasslockUnavailable = PassLockUnavailable
 
 
 class MalformedResponse(PasslockAPIError):
     """Passlock answered with JSON that does not have the documented shape."""
 
-    status_code = 502
     code = "malformed_response"
-    default_detail = "The passkey service sent an answer the server could not understand."
+
+
+class ChallengeError(PasslockAPIError):
+    """Base class of the refusals of a mailbox challenge (email one-time code)."""
+
+    status_code = 400
+    code = "challenge_failed"
+
+
+class ChallengeRateLimited(ChallengeError):
+    """Too many challenges for this address: :attr:`retry_after` seconds to wait."""
+
+    status_code = 429
+    code = "challenge_rate_limited"
+
+    def __init__(
+        self, detail: str | None = None, *, reason: str | None = None, retry_after: int = 60
+    ) -> None:
+        #: Seconds until a new challenge may be created.
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(detail, reason=reason)
+
+    @property
+    def detail(self) -> str:
+        return self.custom_detail or message(self.code, seconds=self.retry_after)
+
+    def extra(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
+
+
+class InvalidChallenge(ChallengeError):
+    """No such challenge, or its secret does not match (it may have been replaced)."""
+
+    code = "invalid_challenge"
+
+
+class InvalidChallengeCode(ChallengeError):
+    """The one-time code is wrong."""
+
+    code = "invalid_challenge_code"
+
+
+class ChallengeExpired(ChallengeError):
+    """The challenge expired before it was verified."""
+
+    code = "challenge_expired"
+
+
+class ChallengeAttemptsExceeded(ChallengeError):
+    """Too many wrong codes: the challenge can no longer be verified."""
+
+    code = "challenge_attempts_exceeded"
 
 
 # -- refusals of the blueprint ----------------------------------------------------------------
 
 
 class BadRequest(PasslockError):
-    """The request body is missing a field, has the wrong type, or is not a form/JSON object."""
+    """The request body is malformed, is missing a field, or has the wrong type."""
 
     status_code = 400
     code = "bad_request"
-    default_detail = "The request was not understood."
 
 
 class PayloadTooLarge(PasslockError):
@@ -95,7 +160,6 @@ class PayloadTooLarge(PasslockError):
 
     status_code = 413
     code = "payload_too_large"
-    default_detail = "The request is too large."
 
 
 class CrossSiteRequest(PasslockError):
@@ -103,7 +167,21 @@ class CrossSiteRequest(PasslockError):
 
     status_code = 403
     code = "cross_site_request"
-    default_detail = "Cross-site request refused."
+
+
+class RateLimited(PasslockError):
+    """Too many requests from this client (``PASSLOCK_RATE_LIMITS``)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, *, retry_after: int = 60, reason: str | None = None) -> None:
+        #: Seconds until the limit resets.
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(reason=reason)
+
+    def extra(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
 
 
 class NotSignedIn(PasslockError):
@@ -111,7 +189,6 @@ class NotSignedIn(PasslockError):
 
     status_code = 401
     code = "not_signed_in"
-    default_detail = "Please sign in first."
 
 
 class LinkError(PasslockError):
@@ -119,14 +196,12 @@ class LinkError(PasslockError):
 
     status_code = 409
     code = "link_refused"
-    default_detail = "This passkey could not be linked to your account."
 
 
 class AlreadyLinked(LinkError):
     """The authenticator is already linked (to this or another user)."""
 
     code = "already_linked"
-    default_detail = "This passkey is already linked to an account."
 
 
 class UnknownUser(LinkError):
@@ -134,15 +209,13 @@ class UnknownUser(LinkError):
 
     status_code = 400
     code = "unknown_user"
-    default_detail = "The account to link this passkey to does not exist."
 
 
 class StorageError(PasslockError):
-    """The database failed while saving; nothing was written."""
+    """The database failed; the transaction was rolled back and nothing was written."""
 
     status_code = 503
     code = "storage_error"
-    default_detail = "The passkey could not be saved. Please try again."
 
 
 class NoSuchPasskey(PasslockError):
@@ -150,7 +223,6 @@ class NoSuchPasskey(PasslockError):
 
     status_code = 404
     code = "not_found"
-    default_detail = "No such passkey."
 
 
 class UnknownPasskey(PasslockError):
@@ -158,7 +230,6 @@ class UnknownPasskey(PasslockError):
 
     status_code = 401
     code = "unknown_passkey"
-    default_detail = "This passkey is not linked to any account here."
 
 
 class NotAPasskey(PasslockError):
@@ -166,7 +237,6 @@ class NotAPasskey(PasslockError):
 
     status_code = 400
     code = "not_a_passkey"
-    default_detail = "Please sign in with a passkey."
 
 
 class UserDisabled(PasslockError):
@@ -174,7 +244,6 @@ class UserDisabled(PasslockError):
 
     status_code = 403
     code = "user_disabled"
-    default_detail = "This account is disabled."
 
 
 class WrongPasskey(PasslockError):
@@ -182,15 +251,34 @@ class WrongPasskey(PasslockError):
 
     status_code = 403
     code = "wrong_passkey"
-    default_detail = "Please use one of your own passkeys."
+
+
+class WrongAccount(PasslockError):
+    """Sign-in named a username, and the passkey belongs to another account."""
+
+    status_code = 403
+    code = "wrong_account"
+
+
+class UserNotVerified(PasslockError):
+    """The passkey did not verify the user (PIN, biometrics) where that is required."""
+
+    status_code = 403
+    code = "user_not_verified"
 
 
 class InvalidUsername(PasslockError):
-    """The username for a passkey-first sign-up is empty, too long or has control characters."""
+    """A username that is empty, too long, or has control or invisible characters."""
 
     status_code = 400
     code = "invalid_username"
-    default_detail = "Choose a username of 1 to 64 characters."
+
+
+class InvalidLabel(PasslockError):
+    """A passkey name that is empty, too long, or has control or invisible characters."""
+
+    status_code = 400
+    code = "invalid_label"
 
 
 class UsernameTaken(PasslockError):
@@ -198,7 +286,6 @@ class UsernameTaken(PasslockError):
 
     status_code = 409
     code = "username_taken"
-    default_detail = "That username is taken. Please choose another one."
 
 
 class LastPasskey(PasslockError):
@@ -206,7 +293,6 @@ class LastPasskey(PasslockError):
 
     status_code = 409
     code = "last_passkey"
-    default_detail = "This is your only way to sign in: add another passkey before deleting it."
 
 
 class ReauthenticationRequired(PasslockError):
@@ -214,7 +300,6 @@ class ReauthenticationRequired(PasslockError):
 
     status_code = 401
     code = "reauthentication_required"
-    default_detail = "Please confirm it's you with your passkey."
 
 
 class InvalidIdToken(PasslockError):
@@ -222,10 +307,9 @@ class InvalidIdToken(PasslockError):
 
     status_code = 400
     code = "invalid_id_token"
-    default_detail = "The passkey sign-in could not be verified. Please try again."
 
 
 class IdTokenReplayed(InvalidIdToken):
-    """The id_token's ``jti`` was already used."""
+    """The ceremony (its id_token's ``jti``, or its code's principal) was already used."""
 
     code = "id_token_replayed"

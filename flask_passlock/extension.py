@@ -1,73 +1,49 @@
-"""The :class:`Passlock` extension object."""
+"""The :class:`Passlock` extension object: set-up, hooks, and the flows the routes run."""
 
 from __future__ import annotations
 
-import dataclasses
-import random
-import time
+import ipaddress
 from collections.abc import Callable
-from datetime import datetime, timezone
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_app_context, session
+from flask import Flask, current_app, g, has_app_context, request
 
 from . import config as cfg
-from .client import PasslockClient, Timeout
+from . import device, freshness
+from .client import PasslockClient, parse_timeout
 from .exceptions import (
-    AlreadyLinked,
-    IdTokenReplayed,
     LastPasskey,
-    NoSuchPasskey,
     NotAPasskey,
     NotFound,
+    PasslockError,
     UnknownPasskey,
-    UnknownUser,
     UserDisabled,
+    UserNotVerified,
+    WrongAccount,
 )
+from .messages import browser_messages
 from .models import make_authenticator_model, make_used_token_model
 from .principal import Principal
+from .state import PasslockState, get_state
+from .store import SQLAlchemyStore, primary_key
+from .useragent import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: ``link_passkey`` hook: ``(user, principal) -> authenticator row (or any value)``.
-LinkPasskey = Callable[[Any, Principal], Any]
-#: ``current_user_loader`` hook: ``() -> user or None``.
-CurrentUserLoader = Callable[[], Any]
-#: ``login_user`` hook: ``(user) -> None``.
-LoginUser = Callable[[Any], Any]
-#: ``create_user`` hook: ``(username, principal) -> new user (added to the session)``.
-CreateUser = Callable[[str, Principal], Any]
-#: ``user_by_username`` hook: ``(username) -> user or None``.
-UserByUsername = Callable[[str], Any]
-#: ``has_other_sign_in`` hook: ``(user) -> bool``.
-HasOtherSignIn = Callable[[Any], bool]
-
-#: Session keys of the last passkey verification (step-up freshness); signed by Flask.
-SESSION_VERIFIED_AT = "_passlock_verified_at"
-SESSION_VERIFIED_USER = "_passlock_verified_user"
 
 _NO_USER_LOADER = (
     "Flask-Passlock cannot tell who is signed in. Install and set up Flask-Login "
     "(LoginManager(app)), or register a loader with @passlock.current_user_loader that "
     "returns the signed-in user or None."
 )
-
-
-@dataclasses.dataclass
-class _State:
-    """What :meth:`Passlock.init_app` keeps for one app, in ``app.extensions["passlock"]``."""
-
-    extension: Passlock
-    client: PasslockClient
-    db: Any
-    user_model: type[Any] | None
-    authenticator_model: type[Any] | None
-    used_token_model: type[Any] | None = None
-    verifier: Any = None
+_NO_LOGIN = (
+    "Flask-Passlock cannot log users in: install and set up Flask-Login or register "
+    "@passlock.login_user."
+)
 
 
 class Passlock:
-    """Passkey registration backed by Passlock, for one or more Flask apps.
+    """Passkeys backed by Passlock, for one or more Flask apps.
 
     ::
 
@@ -77,9 +53,9 @@ class Passlock:
         passlock.init_app(app)
 
     :param app: the app to set up now; leave out and call :meth:`init_app` later.
-    :param db: the Flask-SQLAlchemy ``SQLAlchemy`` object holding the authenticator table.
-    :param user_model: the app's user model; the default authenticator model gets a foreign
-        key to its primary key.
+    :param db: the Flask-SQLAlchemy ``SQLAlchemy`` object holding the passkey tables.
+    :param user_model: the app's user model; the default passkey model gets a foreign key to
+        its primary key.
     :param authenticator_model: your own model built on
         :class:`~flask_passlock.AuthenticatorMixin`, instead of the default one.
     """
@@ -97,12 +73,7 @@ class Passlock:
         self._authenticator_model = authenticator_model
         if authenticator_model is None and db is not None and user_model is not None:
             self._authenticator_model = make_authenticator_model(db, user_model)
-        self._link_passkey: LinkPasskey | None = None
-        self._current_user_loader: CurrentUserLoader | None = None
-        self._login_user: LoginUser | None = None
-        self._create_user: CreateUser | None = None
-        self._user_by_username: UserByUsername | None = None
-        self._has_other_sign_in: HasOtherSignIn | None = None
+        self._hooks: dict[str, Callable[..., Any]] = {}
         if app is not None:
             self.init_app(app)
 
@@ -114,66 +85,62 @@ class Passlock:
         user_model: type[Any] | None = None,
         authenticator_model: type[Any] | None = None,
     ) -> None:
-        """Set up ``app``: read and check its config, build its Passlock client and register
-        the ``passlock`` blueprint.
+        """Set up ``app``: read and check its config, build its Passlock client, store and
+        id_token verifier, and register the ``passlock`` blueprint and CLI.
 
         Config keys (each documented in :mod:`flask_passlock.config` and the README):
         ``PASSLOCK_TENANCY_ID`` and ``PASSLOCK_API_KEY`` (required), ``PASSLOCK_ENDPOINT``,
-        ``PASSLOCK_CLIENT_URL``, ``PASSLOCK_BROWSER_ENDPOINT``, ``PASSLOCK_URL_PREFIX``,
+        ``PASSLOCK_BROWSER_ENDPOINT``, ``PASSLOCK_CLIENT_URL``, ``PASSLOCK_URL_PREFIX``,
         ``PASSLOCK_TIMEOUT``, ``PASSLOCK_TRUSTED_ORIGINS``, ``PASSLOCK_REGISTER_REDIRECT``,
         ``PASSLOCK_LOGIN_VIEW``, ``PASSLOCK_LOGIN_REDIRECT``, ``PASSLOCK_REMEMBER``,
-        ``PASSLOCK_FRESH_MAX_AGE``, ``PASSLOCK_MESSAGES``, ``PASSLOCK_VERIFY_ID_TOKEN`` and the
-        ``PASSLOCK_ID_TOKEN_*`` / ``PASSLOCK_JWKS_MIN_REFRESH`` keys that tune it.
+        ``PASSLOCK_FRESH_MAX_AGE``, ``PASSLOCK_VERIFY_ID_TOKEN``,
+        ``PASSLOCK_ID_TOKEN_ALGORITHMS``, ``PASSLOCK_ID_TOKEN_LEEWAY``,
+        ``PASSLOCK_ID_TOKEN_ISSUER``, ``PASSLOCK_JWKS_MIN_REFRESH``,
+        ``PASSLOCK_REQUIRE_USER_VERIFICATION``, ``PASSLOCK_MESSAGES``,
+        ``PASSLOCK_BASE_TEMPLATE``, ``PASSLOCK_RATE_LIMITS`` and
+        ``PASSLOCK_RATE_LIMIT_STORAGE_URI``.
 
-        :raises RuntimeError: the app already has a Passlock instance, or a required key is
-            missing or empty.
+        :raises RuntimeError: the app already has a Passlock instance, or a key is missing,
+            empty or invalid (the message names it).
         """
         if "passlock" in app.extensions:
             raise RuntimeError(
                 "A 'Passlock' instance has already been registered on this Flask app. "
                 "Import and use that instance instead."
             )
+        config = app.config
         for key, value in cfg.DEFAULTS.items():
-            app.config.setdefault(key, value)
+            config.setdefault(key, value)
         for key in (cfg.TENANCY_ID, cfg.API_KEY):
-            value = app.config.get(key)
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(config.get(key), str) or not config[key].strip():
                 raise RuntimeError(
                     f"Flask-Passlock needs app.config[{key!r}] (from your Passlock console); "
                     "it is missing or empty."
                 )
-        timeout = _timeout(app.config[cfg.TIMEOUT])
-        app.config[cfg.TIMEOUT] = timeout
-        if app.config[cfg.CLIENT_URL] is None:
-            app.config[cfg.CLIENT_URL] = cfg.DEFAULT_CLIENT_URL
-        prefix = app.config[cfg.URL_PREFIX] or ""
+        _check_endpoint(config[cfg.ENDPOINT])
+        prefix = config[cfg.URL_PREFIX] or ""
         if prefix and not prefix.startswith("/"):
             raise RuntimeError(f"{cfg.URL_PREFIX} must start with '/', got {prefix!r}.")
         try:
+            timeout = parse_timeout(config[cfg.TIMEOUT])
             client = PasslockClient(
-                app.config[cfg.TENANCY_ID].strip(),
-                app.config[cfg.API_KEY].strip(),
-                endpoint=app.config[cfg.ENDPOINT],
+                config[cfg.TENANCY_ID].strip(),
+                config[cfg.API_KEY].strip(),
+                endpoint=config[cfg.ENDPOINT],
                 timeout=timeout,
             )
         except ValueError as exc:
-            raise RuntimeError(f"Flask-Passlock configuration: {exc}") from None
-
-        db = db if db is not None else self.db
-        user_model = user_model or self.user_model
-        model = authenticator_model or self._authenticator_model
-        if model is None and db is not None and user_model is not None:
-            model = make_authenticator_model(db, user_model)
-        state = _State(self, client, db, user_model, model)
-        if app.config[cfg.VERIFY_ID_TOKEN]:
+            raise RuntimeError(f"Flask-Passlock configuration ({cfg.TIMEOUT}?): {exc}") from None
+        state = PasslockState(self, client, self._make_store(db, user_model, authenticator_model))
+        if config[cfg.VERIFY_ID_TOKEN]:
             state.verifier = _make_verifier(app, client)
-            if db is None:
-                raise RuntimeError(
-                    f"{cfg.VERIFY_ID_TOKEN} needs db=: the id_token replay guard is a table."
-                )
-        if db is not None:
-            state.used_token_model = make_used_token_model(db)
+        if config[cfg.RATE_LIMITS]:
+            from .ratelimit import RateLimiter
+
+            storage = config[cfg.RATE_LIMIT_STORAGE_URI] or config.get("RATELIMIT_STORAGE_URI")
+            state.rate_limiter = RateLimiter(config[cfg.RATE_LIMITS], storage or "memory://")
         app.extensions["passlock"] = state
+        freshness.connect_flask_login()
 
         from .cli import passlock_cli
         from .views import blueprint
@@ -181,7 +148,23 @@ class Passlock:
         app.register_blueprint(blueprint, url_prefix=prefix.rstrip("/") or None)
         app.cli.add_command(passlock_cli)
 
+    def _make_store(
+        self, db: Any, user_model: type[Any] | None, authenticator_model: type[Any] | None
+    ) -> SQLAlchemyStore | None:
+        db = db if db is not None else self.db
+        user_model = user_model or self.user_model
+        model = authenticator_model or self._authenticator_model
+        if model is None and db is not None and user_model is not None:
+            model = make_authenticator_model(db, user_model)
+        if db is None or model is None:
+            return None
+        return SQLAlchemyStore(db, user_model, model, make_used_token_model(db))
+
     # -- hooks ------------------------------------------------------------------------------
+
+    def _hook(self, name: str, callback: F) -> F:
+        self._hooks[name] = callback
+        return callback
 
     def link_passkey(self, callback: F) -> F:
         """Register how a new passkey is linked to a user (decorator).
@@ -192,24 +175,22 @@ class Passlock:
         a message for the user. :meth:`default_link_passkey` is the default, and can be
         called from your own hook.
         """
-        self._link_passkey = cast(LinkPasskey, callback)
-        return callback
+        return self._hook("link_passkey", callback)
 
     def current_user_loader(self, callback: F) -> F:
         """Register how the signed-in user is found (decorator); return the user or ``None``.
 
         Without one, Flask-Login's ``current_user`` is used when Flask-Login is set up.
         """
-        self._current_user_loader = cast(CurrentUserLoader, callback)
-        return callback
+        return self._hook("current_user_loader", callback)
 
     def login_user(self, callback: F) -> F:
         """Register how a user is logged in after a passkey sign-in (decorator).
 
-        Default: Flask-Login's ``login_user(user, remember=PASSLOCK_REMEMBER)``.
+        Default: Flask-Login's ``login_user(user, remember=PASSLOCK_REMEMBER)``. Without
+        Flask-Login, also call :meth:`forget_verification` in your logout view.
         """
-        self._login_user = cast(LoginUser, callback)
-        return callback
+        return self._hook("login_user", callback)
 
     def create_user(self, callback: F) -> F:
         """Register how passkey-first sign-up creates an account (decorator).
@@ -218,16 +199,16 @@ class Passlock:
         request's transaction (the passkey is linked and everything committed after it).
         Default: ``user_model(username=username)``, when the model has a ``username``.
         """
-        self._create_user = cast(CreateUser, callback)
-        return callback
+        return self._hook("create_user", callback)
 
     def user_by_username(self, callback: F) -> F:
         """Register how a user is found by username (decorator); return it or ``None``.
 
-        Used by sign-up (taken?) and sign-in by username. Default: ``user_model.username``.
+        Used by sign-up (taken?) and sign-in by username. The username it gets is already
+        NFKC-normalised; compare case-insensitively, as the default does
+        (``lower(user_model.username)``), so that ``Alice`` and ``alice`` are one account.
         """
-        self._user_by_username = cast(UserByUsername, callback)
-        return callback
+        return self._hook("user_by_username", callback)
 
     def has_other_sign_in(self, callback: F) -> F:
         """Register whether a user can sign in without passkeys (decorator).
@@ -235,38 +216,44 @@ class Passlock:
         When it returns ``False``, deleting the user's last passkey is refused. Without this
         hook, deleting the last passkey is allowed.
         """
-        self._has_other_sign_in = cast(HasOtherSignIn, callback)
-        return callback
+        return self._hook("has_other_sign_in", callback)
 
     # -- per-app state ----------------------------------------------------------------------
 
     @property
-    def state(self) -> _State:
-        return _get_state()
+    def state(self) -> PasslockState:
+        """The current app's :class:`~flask_passlock.state.PasslockState`."""
+        return get_state()
 
     @property
     def client(self) -> PasslockClient:
         """The current app's :class:`~flask_passlock.client.PasslockClient`."""
-        return self.state.client
+        return get_state().client
+
+    @property
+    def store(self) -> SQLAlchemyStore:
+        """The current app's :class:`~flask_passlock.store.SQLAlchemyStore`."""
+        return get_state().require_store()
 
     @property
     def authenticator_model(self) -> type[Any]:
-        """The model class of the authenticator table in use."""
-        model = self.state.authenticator_model if has_app_context() else None
-        model = model or self._authenticator_model
-        if model is None:
+        """The model class of the passkey table in use."""
+        if has_app_context() and "passlock" in current_app.extensions:
+            return get_state().require_store().authenticator_model
+        if self._authenticator_model is None:
             raise RuntimeError(
                 "Flask-Passlock has no authenticator model: pass db= and user_model= (or "
                 "authenticator_model=) to Passlock() or init_app()."
             )
-        return model
+        return self._authenticator_model
 
-    # -- operations -------------------------------------------------------------------------
+    # -- users ------------------------------------------------------------------------------
 
     def get_current_user(self) -> Any:
         """The signed-in user, or ``None``."""
-        if self._current_user_loader is not None:
-            return self._current_user_loader()
+        loader = self._hooks.get("current_user_loader")
+        if loader is not None:
+            return loader()
         try:
             import flask_login
         except ImportError:
@@ -278,298 +265,240 @@ class Passlock:
             return None
         return user._get_current_object()
 
-    def link(self, user: Any, principal: Principal) -> Any:
-        """Link ``principal``'s authenticator to ``user`` through the ``link_passkey`` hook."""
-        hook = self._link_passkey or self.default_link_passkey
-        return hook(user, principal)
-
-    def default_link_passkey(self, user: Any, principal: Principal) -> Any:
-        """Add an authenticator row for ``principal`` linked to ``user`` (flushed, not
-        committed).
-
-        :raises UnknownUser: ``user`` is not a stored row of the user model.
-        :raises AlreadyLinked: the authenticator is already linked, to anyone.
-        """
-        from sqlalchemy import exc as sa_exc
-        from sqlalchemy import inspect, select
-        from sqlalchemy.orm import exc as orm_exc
-
-        state = self.state
-        model = self.authenticator_model
-        if state.db is None or state.user_model is None:
-            raise RuntimeError(
-                "The default link_passkey needs db= and user_model=; pass them to Passlock() "
-                "or register your own @passlock.link_passkey."
-            )
-        session = state.db.session
-        user_id = _primary_key(user)
-        if user_id is None:
-            raise UnknownUser()
-        if not (user in session and inspect(user).persistent):
-            pk_column = inspect(state.user_model).primary_key[0]
-            found = session.execute(select(pk_column).where(pk_column == user_id)).first()
-            if found is None:
-                raise UnknownUser()
-        row = model(
-            id=principal.authenticator_id,
-            user_id=user_id,
-            passlock_user_id=principal.user_id,
-            user_verified=principal.user_verified,
-            platform_name=principal.platform_name,
-            label=(principal.platform_name or "Passkey")[:100],
-        )
-        session.add(row)
-        try:
-            session.flush()
-        except (sa_exc.IntegrityError, orm_exc.FlushError):
-            # Already linked (the primary key exists, maybe from a concurrent request), or
-            # the user was deleted meanwhile (foreign key): tell which.
-            session.rollback()
-            if session.get(model, principal.authenticator_id) is not None:
-                raise AlreadyLinked() from None
-            raise UnknownUser() from None
-        return row
-
-    def authenticators_for(self, user: Any) -> list[Any]:
-        """The passkeys linked to ``user``, oldest first."""
-        from sqlalchemy import select
-
-        model = self.authenticator_model
-        query = (
-            select(model)
-            .where(model.user_id == _primary_key(user))
-            .order_by(model.created_at, model.id)
-        )
-        return list(self.state.db.session.scalars(query))
-
-    def find_authenticator(self, authenticator_id: str) -> Any:
-        """The authenticator row with this ID, or ``None``."""
-        return self.state.db.session.get(self.authenticator_model, authenticator_id)
-
-    def user_of(self, authenticator: Any) -> Any:
-        """The user an authenticator row belongs to."""
-        user = getattr(authenticator, "user", None)
-        if user is None and self.state.user_model is not None:
-            user = self.state.db.session.get(self.state.user_model, authenticator.user_id)
-        return user
-
     def find_user_by_username(self, username: str) -> Any:
-        """The user with this username, or ``None`` (through the ``user_by_username`` hook)."""
-        if self._user_by_username is not None:
-            return self._user_by_username(username)
-        from sqlalchemy import select
-
-        user_model = self.state.user_model
-        if user_model is None or not hasattr(user_model, "username"):
-            raise RuntimeError(
-                "Flask-Passlock cannot look users up by username: give the user model a "
-                "'username' column or register @passlock.user_by_username."
-            )
-        query = select(user_model).where(user_model.username == username)
-        return self.state.db.session.scalars(query).first()
+        """The user with this username, or ``None`` (``user_by_username`` hook)."""
+        hook = self._hooks.get("user_by_username")
+        return hook(username) if hook else self.store.user_by_username(username)
 
     def new_user(self, username: str, principal: Principal) -> Any:
-        """Create a user for passkey-first sign-up (through the ``create_user`` hook)."""
-        if self._create_user is not None:
-            user = self._create_user(username, principal)
-        else:
-            user_model = self.state.user_model
-            if user_model is None or not hasattr(user_model, "username"):
-                raise RuntimeError(
-                    "Flask-Passlock cannot create users: give the user model a 'username' "
-                    "column or register @passlock.create_user."
-                )
-            user = user_model(username=username)
-        db = self.state.db
-        if db is not None:
-            if user not in db.session:
-                db.session.add(user)
-            db.session.flush()
+        """Create and add a user for passkey-first sign-up (``create_user`` hook)."""
+        hook = self._hooks.get("create_user")
+        user = hook(username, principal) if hook else self.store.new_user(username)
+        self.store.add_user(user)
         return user
 
-    def authenticate(self, principal: Principal) -> tuple[Any, Any]:
-        """Find the user a sign-in principal belongs to and mark the passkey used (not
-        committed). Returns ``(user, authenticator)``.
-
-        :raises NotAPasskey: the principal was not made by a passkey.
-        :raises UnknownPasskey: the passkey is not linked to anyone here.
-        :raises UserDisabled: the user's ``is_active`` is false.
-        """
-        if principal.authenticator_type != "passkey":
-            raise NotAPasskey()
-        authenticator = self.find_authenticator(principal.authenticator_id)
-        if authenticator is None:
-            raise UnknownPasskey()
-        user = self.user_of(authenticator)
-        if user is None:
-            raise UnknownPasskey()
-        if getattr(user, "is_active", True) is False:
-            raise UserDisabled()
-        authenticator.last_used_at = datetime.now(timezone.utc)
-        return user, authenticator
-
     def log_in(self, user: Any) -> None:
-        """Log ``user`` in (``login_user`` hook) and mark the passkey verification fresh."""
-        if self._login_user is not None:
-            self._login_user(user)
+        """Log ``user`` in (``login_user`` hook) and record the passkey check. Touches no
+        database: it runs after the commit."""
+        hook = self._hooks.get("login_user")
+        if hook is not None:
+            hook(user)
         else:
             try:
                 import flask_login
             except ImportError:
-                raise RuntimeError(
-                    "Flask-Passlock cannot log users in: install and set up Flask-Login or "
-                    "register @passlock.login_user."
-                ) from None
+                raise RuntimeError(_NO_LOGIN) from None
             flask_login.login_user(user, remember=bool(current_app.config[cfg.REMEMBER]))
-        self.mark_verified(user)
+        freshness.start_login()
+        freshness.mark_verified(user)
 
     def mark_verified(self, user: Any) -> None:
         """Record in the (signed) session that ``user`` just verified with a passkey."""
-        session[SESSION_VERIFIED_AT] = int(time.time())
-        session[SESSION_VERIFIED_USER] = _user_key(user)
+        freshness.mark_verified(user)
 
     def verified_age(self, user: Any) -> float | None:
-        """Seconds since ``user`` last verified with a passkey in this session, or ``None``."""
-        at = session.get(SESSION_VERIFIED_AT)
-        if not isinstance(at, int) or session.get(SESSION_VERIFIED_USER) != _user_key(user):
-            return None
-        return max(0.0, time.time() - at)
+        """Seconds since ``user`` last verified with a passkey in this login session."""
+        return freshness.verified_age(user)
 
-    def owned_authenticator(self, user: Any, authenticator_id: str) -> Any:
-        """``user``'s authenticator with this ID; :class:`NoSuchPasskey` for anyone else's."""
-        authenticator = self.find_authenticator(authenticator_id)
-        if authenticator is None or authenticator.user_id != _primary_key(user):
-            raise NoSuchPasskey()
-        return authenticator
+    def forget_verification(self) -> None:
+        """Forget the passkey check of this session (call it on logout without
+        Flask-Login; with Flask-Login it happens by itself)."""
+        freshness.forget()
+
+    # -- passkeys ---------------------------------------------------------------------------
+
+    def authenticators_for(self, user: Any) -> list[Any]:
+        """The passkeys linked to ``user``, oldest first."""
+        return self.store.authenticators_for(user)
+
+    def link(self, user: Any, principal: Principal) -> Any:
+        """Link ``principal``'s passkey to ``user`` through the ``link_passkey`` hook."""
+        hook: Callable[[Any, Principal], Any]
+        hook = self._hooks.get("link_passkey") or self.default_link_passkey
+        return hook(user, principal)
+
+    def default_link_passkey(self, user: Any, principal: Principal) -> Any:
+        """Add a passkey row for ``principal`` linked to ``user`` (flushed, not committed).
+
+        Its name is the one the user typed, else Passlock's platform name, else the browser
+        and system it was made on ("Chrome on Linux").
+
+        :raises UnknownUser: ``user`` is not a stored row of the user model.
+        :raises AlreadyLinked: the passkey is already linked, to anyone.
+        """
+        label = g.get("passlock_label") or principal.platform_name
+        if not label and request:
+            label = describe(request.user_agent.string)
+        used = bool(g.get("passlock_signing_up"))
+        return self.store.link(user, principal, label=(label or "Passkey")[:100], used=used)
+
+    def authenticate(self, principal: Principal, username: str | None = None) -> tuple[Any, Any]:
+        """The user a sign-in principal belongs to, and their passkey, marked used (not
+        committed).
+
+        :raises NotAPasskey: the principal was not made by a passkey.
+        :raises UserNotVerified: ``PASSLOCK_REQUIRE_USER_VERIFICATION`` and no UV.
+        :raises UnknownPasskey: the passkey is not linked to anyone here.
+        :raises WrongAccount: ``username`` was typed and the passkey is someone else's.
+        :raises UserDisabled: the user's ``is_active`` is false.
+        """
+        if principal.authenticator_type != "passkey":
+            raise NotAPasskey(reason=f"authenticator type {principal.authenticator_type!r}")
+        if current_app.config[cfg.REQUIRE_USER_VERIFICATION] and not principal.user_verified:
+            raise UserNotVerified()
+        store = self.store
+        authenticator = store.find_authenticator(principal.authenticator_id)
+        user = store.user_of(authenticator) if authenticator is not None else None
+        if user is None:
+            raise UnknownPasskey()
+        if username is not None:
+            named = self.find_user_by_username(username)
+            if named is None or primary_key(named) != primary_key(user):
+                raise WrongAccount()
+        if getattr(user, "is_active", True) is False:
+            raise UserDisabled()
+        store.touch(authenticator)
+        return user, authenticator
 
     def remove(self, user: Any, authenticator: Any) -> dict[str, Any] | None:
         """Delete a passkey at Passlock, then its row (not committed). Returns Passlock's
         record (``None`` if Passlock had no such passkey).
 
         :raises LastPasskey: it is the user's last passkey and ``has_other_sign_in`` says no.
-        :raises PassLockUnavailable: Passlock could not delete it; the row is kept.
+        :raises PasslockUnavailable: Passlock could not delete it; the row is kept.
         """
-        hook = self._has_other_sign_in
-        if hook is not None and not hook(user) and len(self.authenticators_for(user)) <= 1:
-            raise LastPasskey()
+        store = self.store
+        hook = self._hooks.get("has_other_sign_in")
+        if hook is not None and not hook(user):
+            store.lock_user(user)  # two deletes at once must not both see two passkeys
+            if len(store.passkey_ids_for(user)) <= 1:
+                raise LastPasskey()
         try:
             record: dict[str, Any] | None = self.client.delete_passkey(authenticator.id)
         except NotFound:
             record = None
-        self.state.db.session.delete(authenticator)
-        self.state.db.session.flush()
+        store.delete([authenticator])
         return record
 
-    def consume_jti(self, principal: Principal) -> None:
-        """Record an id_token's ``jti`` as used (in the request's transaction).
+    def can_delete_last(self, user: Any) -> bool:
+        """Whether ``user`` may delete their last passkey (``has_other_sign_in``)."""
+        hook = self._hooks.get("has_other_sign_in")
+        return hook is None or bool(hook(user))
 
-        :raises IdTokenReplayed: it was used before.
+    def forget_user(self, user: Any) -> list[dict[str, Any]]:
+        """Delete every passkey of ``user``, at Passlock and here, and commit; for deleting an
+        account (call it before deleting the user). Returns Passlock's records of them.
+
+        One call to Passlock when every passkey carries the app's user id there (assigned at
+        the code exchange), else one per passkey. If Passlock fails, nothing is deleted here
+        (the error is raised: retry later); passkeys Passlock no longer knows are deleted
+        here. Sends :data:`~flask_passlock.signals.user_forgotten`; the device is told to
+        forget the passkeys on the next page that loads the Passlock scripts.
         """
-        from sqlalchemy import delete
-        from sqlalchemy.exc import IntegrityError
-        from sqlalchemy.orm import exc as orm_exc
+        from . import signals
 
-        state = self.state
-        model = state.used_token_model
-        if model is None:
-            raise RuntimeError("The id_token replay guard needs db= on Passlock().")
-        session = state.db.session
-        if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
-            session.execute(delete(model).where(model.expires_at < datetime.now(timezone.utc)))
-        session.add(model(jti=principal.id, expires_at=principal.expires_at))
-        try:
-            session.flush()  # the primary key refuses a jti seen before, by any worker
-        except (IntegrityError, orm_exc.FlushError):
-            session.rollback()
-            raise IdTokenReplayed() from None
+        store, client = self.store, self.client
+        with store.transaction():
+            rows = store.authenticators_for(user)
+            user_id = str(primary_key(user))
+            records: list[dict[str, Any]] = []
+            if rows and all(row.passlock_user_id == user_id for row in rows):
+                records = client.delete_user_passkeys(user_id)
+            else:
+                for row in rows:
+                    try:
+                        records.append(client.delete_passkey(row.id))
+                    except NotFound:
+                        continue
+            store.delete(rows)
+        device.queue_forget(records)
+        signals.user_forgotten.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            user=user,
+            authenticator_ids=[row.id for row in rows],
+            records=records,
+        )
+        return records
+
+    def update_username(self, user: Any, username: str) -> list[dict[str, Any]]:
+        """Show ``username`` for ``user``'s passkeys at Passlock and, on the next page that
+        loads the Passlock scripts, on the device (WebAuthn Signal API). Call it after a
+        username change; returns Passlock's updated records.
+
+        :raises PasslockError: Passlock failed (nothing to undo: call it again later).
+        """
+        rows = self.store.authenticators_for(user)
+        user_id = str(primary_key(user))
+        if rows and all(row.passlock_user_id == user_id for row in rows):
+            records = self.client.update_user_passkeys(user_id, username)
+        else:
+            records = [self.client.update_passkey(row.id, username=username) for row in rows]
+        device.queue_rename(records, username)
+        return records
+
+    # -- the browser ------------------------------------------------------------------------
 
     def browser_config(self) -> dict[str, Any]:
-        """What the browser needs (public values only; never the API key)."""
+        """What the page's script needs (public values only; never the API key)."""
         config = current_app.config
         endpoint = config[cfg.BROWSER_ENDPOINT] or config[cfg.ENDPOINT]
         data: dict[str, Any] = {
             "tenancyId": config[cfg.TENANCY_ID].strip(),
             "endpoint": endpoint if endpoint.endswith("/") else endpoint + "/",
             "clientUrl": config[cfg.CLIENT_URL],
+            "messages": browser_messages(),
+            "device": device.pending(),
         }
-        csrf = _flask_wtf_csrf_token()
-        if csrf is not None:
-            data["csrfToken"] = csrf
+        if "csrf" in current_app.extensions:
+            from flask_wtf.csrf import generate_csrf
+
+            data["csrfToken"] = generate_csrf()
             data["csrfHeader"] = "X-CSRFToken"
         return data
 
 
-def _get_state() -> _State:
+def _check_endpoint(endpoint: object) -> None:
+    """``https``, or ``http`` to a loopback host only (the emulator): the API key must never
+    cross a network in clear text."""
     try:
-        return cast(_State, current_app.extensions["passlock"])
-    except KeyError:
+        parts = urlsplit(str(endpoint))
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise RuntimeError(f"{cfg.ENDPOINT} must be an https:// URL, got {endpoint!r}.")
+    if parts.scheme == "http" and not _loopback(host):
         raise RuntimeError(
-            "Passlock is not registered on this app; did you forget to call passlock.init_app(app)?"
-        ) from None
+            f"{cfg.ENDPOINT} must use https:// (the API key would cross the network in clear "
+            f"text); plain http:// is only allowed for a loopback host. Got {endpoint!r}."
+        )
 
 
-def _primary_key(user: Any) -> Any:
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import NoInspectionAvailable
-
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
     try:
-        identity = inspect(user).identity
-    except NoInspectionAvailable:
-        return None
-    return identity[0] if identity else None
-
-
-def _user_key(user: Any) -> str:
-    get_id = getattr(user, "get_id", None)
-    if callable(get_id):
-        return str(get_id())
-    return str(_primary_key(user))
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _make_verifier(app: Flask, client: PasslockClient) -> Any:
-    config = app.config
-    try:
-        from .tokens import IdTokenVerifier
+    from .tokens import IdTokenVerifier
 
+    config = app.config
+    jwks_url = client.jwks_url
+    try:
         return IdTokenVerifier(
-            client.jwks_url,
+            lambda: client.fetch("GET", jwks_url, auth=False),
             client.tenancy_id,
-            session=client.session,
-            timeout=client.timeout,
             issuer=config[cfg.ID_TOKEN_ISSUER],
             algorithms=tuple(config[cfg.ID_TOKEN_ALGORITHMS]),
             leeway=float(config[cfg.ID_TOKEN_LEEWAY]),
             min_refresh=float(config[cfg.JWKS_MIN_REFRESH]),
         )
-    except ImportError:
-        raise RuntimeError(
-            f"{cfg.VERIFY_ID_TOKEN} needs PyJWT: pip install 'flask-passlock[jwt]'."
-        ) from None
-    except ValueError as exc:
-        raise RuntimeError(f"{cfg.ID_TOKEN_ALGORITHMS}: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise RuntimeError(f"{cfg.ID_TOKEN_ALGORITHMS} / id_token settings: {exc}") from None
 
 
-def _timeout(value: Any) -> tuple[float, float]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return (float(value), float(value))
-    if (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value)
-    ):
-        return (float(value[0]), float(value[1]))
-    raise RuntimeError(
-        f"{cfg.TIMEOUT} must be a positive number of seconds or a (connect, read) pair, "
-        f"got {value!r}."
-    )
-
-
-def _flask_wtf_csrf_token() -> str | None:
-    if "csrf" not in current_app.extensions:
-        return None
-    from flask_wtf.csrf import generate_csrf
-
-    return cast(str, generate_csrf())
-
-
-__all__ = ["Passlock", "LinkPasskey", "CurrentUserLoader", "Timeout"]
+__all__ = ["Passlock", "PasslockError"]

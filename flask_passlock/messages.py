@@ -60,6 +60,12 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "invalid_id_token": "The passkey check could not be verified. Please try again.",
     "id_token_replayed": "This passkey check was already used. Please try again.",
     "rate_limited": "Too many attempts. Please wait a moment and try again.",
+    "challenge_failed": "The code could not be checked. Please ask for a new one.",
+    "challenge_rate_limited": "Too many codes were sent. Please try again in {seconds} seconds.",
+    "invalid_challenge": "This code is no longer valid. Please ask for a new one.",
+    "invalid_challenge_code": "That code is not right. Please check the email and try again.",
+    "challenge_expired": "This code has expired. Please ask for a new one.",
+    "challenge_attempts_exceeded": "Too many wrong codes. Please ask for a new one.",
     "page_not_found": "There is no such page.",
     "method_not_allowed": "This page cannot be used that way.",
     # -- error page headings, by action -------------------------------------------------------
@@ -112,19 +118,19 @@ DEFAULT_MESSAGES: dict[str, str] = {
 def message(key: str, **fields: Any) -> str:
     """The sentence for ``key``: ``PASSLOCK_MESSAGES[key]`` when the app sets it, else the
     default, with ``{name}`` fields filled from ``fields``."""
-    text: Any = None
+    text: object = None
     if has_app_context():
         overrides = current_app.config.get("PASSLOCK_MESSAGES") or {}
         text = overrides.get(key)
     if text is None:
         text = DEFAULT_MESSAGES.get(key, DEFAULT_MESSAGES["passlock_error"])
-    text = str(text)
+    sentence = str(text)
     if fields:
         try:
-            return text.format(**fields)
+            return sentence.format(**fields)
         except (KeyError, IndexError, ValueError):
-            return text
-    return text
+            return sentence
+    return sentence
 
 
 def browser_messages() -> dict[str, str]:

@@ -1,24 +1,34 @@
-"""Safe ``next`` redirects: same-origin relative paths only (no open redirects)."""
+"""Safe ``next`` redirects: paths on this site only (no open redirects)."""
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import request
+
+#: Longest ``next`` accepted.
+MAX_NEXT_LENGTH = 2048
 
 
 def safe_next(target: object) -> str | None:
     """Return ``target`` if it is a safe place to send the user after sign-in, else ``None``.
 
-    Safe means a path on this site: it starts with a single ``/``, has no scheme or host, no
-    backslash, no control or whitespace characters. An absolute URL is accepted only when its
-    scheme and host are the request's own, and is reduced to its path.
+    Safe means a path on this site: it starts with a single ``/`` (never ``//`` or ``///``,
+    which browsers read as another host), has no backslash, no whitespace, control, format or
+    surrogate character, and parses as a URL. An absolute URL is accepted only when its scheme
+    and host are the request's own, and is reduced to its path, query and fragment.
     """
-    if not isinstance(target, str) or not target or len(target) > 2048:
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT_LENGTH:
         return None
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+    if "\\" in target or any(
+        ord(ch) < 0x21 or ord(ch) == 0x7F or unicodedata.category(ch)[0] in "CZ" for ch in target
+    ):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
+        return None
     if parts.scheme or parts.netloc:
         if parts.scheme != request.scheme or parts.netloc != request.host:
             return None
@@ -27,7 +37,6 @@ def safe_next(target: object) -> str | None:
             target += "?" + parts.query
         if parts.fragment:
             target += "#" + parts.fragment
-        parts = urlsplit(target)
     if not target.startswith("/") or target.startswith("//"):
         return None
     return target

@@ -50,3 +50,8 @@ passkey_removed = _signals.signal("passkey-removed")
 
 #: Sent after a step-up re-verification. Arguments: ``user`` and ``authenticator``.
 passkey_verified = _signals.signal("passkey-verified")
+
+#: Sent after :meth:`~flask_passlock.Passlock.forget_user` deleted a user's passkeys at
+#: Passlock and here. Arguments: ``user``, ``authenticator_ids`` and ``records`` (Passlock's
+#: records of the deleted passkeys).
+user_forgotten = _signals.signal("user-forgotten")

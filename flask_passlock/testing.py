@@ -10,6 +10,11 @@ They are opt-in: nothing runs unless a test asks for a fixture by name.
     ``passlock_code(username="ada", authenticator_id=None)`` mints a code (and id_token) as a
     finished browser ceremony would, for plain ``app.test_client()`` tests: a new passkey, or
     a sign-in with ``authenticator_id``.
+``PasslockTestClient``
+    A Flask test client that sends a same-origin ``Origin`` header with every request and
+    signs a user in: ``app.test_client_class = PasslockTestClient``, then
+    ``app.test_client(user=user)`` (``fresh=True`` also records a fresh passkey check, for
+    views behind ``fresh_passkey_required``).
 ``passkey_browser`` / ``passkey_page``
     Headless Chromium (``PASSLOCK_TEST_CHROMIUM`` or ``chromium`` on ``PATH``) through
     Playwright, and a page with a CDP virtual WebAuthn authenticator
@@ -40,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 #: Chromium flags for a sandbox-less, offline CI machine.
 CHROMIUM_ARGS = [
@@ -52,6 +58,52 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+class PasslockTestClient(FlaskClient):
+    """A test client for apps that use Flask-Passlock (as Flask-Login's ``FlaskLoginClient``).
+
+    Every request carries ``Origin: http://localhost`` (the app's own origin in tests), so
+    the blueprint's cross-site check passes; give ``headers={"Origin": ...}`` to try another,
+    or ``headers={"Origin": None}`` to send none.
+    ``user=`` signs that user in (through Flask-Login's session keys); ``fresh=True`` also
+    records a passkey check made just now.
+    """
+
+    #: The origin sent with every request.
+    origin = "http://localhost"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        user = kwargs.pop("user", None)
+        fresh = kwargs.pop("fresh", False)
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            self.sign_in(user, fresh=fresh)
+
+    def sign_in(self, user: Any, *, fresh: bool = False) -> None:
+        """Make ``user`` (a user, or its id as Flask-Login's ``get_id()`` gives it) the
+        signed-in user of this client."""
+        from . import freshness
+
+        with self.application.app_context():
+            key = str(user) if isinstance(user, (int, str)) else freshness.user_key(user)
+        with self.session_transaction() as session:
+            session["_user_id"] = key
+            session["_fresh"] = True
+            session[freshness.LOGIN] = "test-login"
+            if fresh:
+                session[freshness.VERIFIED] = {
+                    "at": int(time.time()),
+                    "user": key,
+                    "login": "test-login",
+                    "how": "passkey",
+                }
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("Origin", self.origin)
+        headers = {k: v for k, v in headers.items() if v is not None}  # None: leave it out
+        return super().open(*args, headers=headers, **kwargs)
 
 
 def chromium_path() -> str:

@@ -11,17 +11,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from flask_passlock.client import (
-    MAX_CODE_LENGTH,
+from flask_passlock import (
     Forbidden,
     InvalidCode,
     MalformedResponse,
     NotFound,
     PasslockClient,
-    PassLockUnavailable,
+    PasslockUnavailable,
     Principal,
-    validate_code,
 )
+from flask_passlock.client import MAX_CODE_LENGTH, validate_code
 from flask_passlock.emulator import Fault, PasslockEmulator
 
 
@@ -132,7 +131,7 @@ FAULTS = {
 def test_faults_are_unavailable(emulator, client, fault):
     issued = emulator.issue_code()
     emulator.inject(fault)
-    with pytest.raises(PassLockUnavailable) as info:
+    with pytest.raises(PasslockUnavailable) as info:
         client.exchange_code(issued.code)
     assert info.value.status_code == 503
     assert issued.code not in str(info.value)
@@ -205,7 +204,7 @@ def test_huge_body_is_refused(emulator, client):
     emulator.inject(
         Fault(200, b'{"_tag": "' + b"x" * (2 * 1024 * 1024) + b'"}', "application/json")
     )
-    with pytest.raises(PassLockUnavailable):
+    with pytest.raises(PasslockUnavailable):
         client.exchange_code(emulator.issue_code().code)
 
 
@@ -234,7 +233,7 @@ def test_read_timeout_is_unavailable(emulator):
     with PasslockClient(
         emulator.tenancy_id, emulator.api_key, endpoint=emulator.url, timeout=(1.0, 0.2)
     ) as c:
-        with pytest.raises(PassLockUnavailable, match="no answer in time"):
+        with pytest.raises(PasslockUnavailable, match="deadline passed|no answer in time"):
             c.exchange_code(emulator.issue_code().code)
 
 
@@ -243,7 +242,7 @@ def test_connection_refused_is_unavailable():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with PasslockClient("t", "k", endpoint=f"http://127.0.0.1:{port}") as c:
-        with pytest.raises(PassLockUnavailable, match="could not be reached"):
+        with pytest.raises(PasslockUnavailable, match="could not be reached"):
             c.exchange_code("some-code")
 
 
@@ -251,7 +250,7 @@ def test_exchange_is_never_retried(emulator, client):
     emulator.inject(Fault(503, b"busy", "text/plain"), times=1)
     issued = emulator.issue_code()
     before = len(emulator.requests)
-    with pytest.raises(PassLockUnavailable):
+    with pytest.raises(PasslockUnavailable):
         client.exchange_code(issued.code)
     assert len(emulator.requests) == before + 1
 
@@ -351,7 +350,7 @@ def test_non_json_error_page_from_a_proxy():
     thread.start()
     try:
         with PasslockClient("t", "k", endpoint=f"http://127.0.0.1:{server.server_port}") as c:
-            with pytest.raises(PassLockUnavailable, match="502"):
+            with pytest.raises(PasslockUnavailable, match="502"):
                 c.exchange_code("abc")
     finally:
         server.shutdown()

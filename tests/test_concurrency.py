@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from flask_passlock.testing import gunicorn_server
 
-from .conftest import POSTGRES_URL
+from .helpers import POSTGRES_URL
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PASSLOCK_TEST_DATABASE_URL is not set")
 

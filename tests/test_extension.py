@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from flask_passlock import Passlock, PasslockClient
 from flask_passlock.emulator import PasslockEmulator
 
-from .conftest import ORIGIN, build_app, sign_in
+from .helpers import build_app
 
 
 def make_flask(**config: object) -> Flask:
@@ -39,13 +39,16 @@ def test_defaults_are_seeded():
     assert app.config["PASSLOCK_ENDPOINT"] == "https://api.passlock.dev"
     assert app.config["PASSLOCK_URL_PREFIX"] == "/passkey"
     assert app.config["PASSLOCK_CLIENT_URL"].startswith("https://")
-    assert app.config["PASSLOCK_TIMEOUT"] == (3.05, 10.0)
+    assert app.config["PASSLOCK_TIMEOUT"] == 5.0
+    assert app.config["PASSLOCK_VERIFY_ID_TOKEN"] is True
+    assert app.extensions["passlock"].client.timeout == (3.05, 5.0)
     assert isinstance(app.extensions["passlock"].client, PasslockClient)
     assert "/passkey/register" in {r.rule for r in app.url_map.iter_rules()}
 
 
 @pytest.mark.parametrize(
-    "timeout, expected", [(5, (5.0, 5.0)), ((1, 2), (1.0, 2.0)), ([1, 2], (1.0, 2.0))]
+    "timeout, expected",
+    [(5, (3.05, 5.0)), (2, (2.0, 2.0)), ((1, 2), (1.0, 2.0)), ([1, 2], (1.0, 2.0))],
 )
 def test_timeout_forms(timeout, expected):
     app = make_flask(PASSLOCK_TENANCY_ID="t", PASSLOCK_API_KEY="k", PASSLOCK_TIMEOUT=timeout)
@@ -62,7 +65,7 @@ def test_bad_timeout_is_refused(timeout):
 
 def test_bad_endpoint_is_refused():
     app = make_flask(PASSLOCK_TENANCY_ID="t", PASSLOCK_API_KEY="k", PASSLOCK_ENDPOINT="nowhere")
-    with pytest.raises(RuntimeError, match="endpoint"):
+    with pytest.raises(RuntimeError, match="PASSLOCK_ENDPOINT"):
         Passlock(app)
 
 
@@ -95,8 +98,7 @@ def test_accessors_outside_init_app_say_so():
 def test_api_key_never_reaches_a_page(parts):
     app = parts.app
     user_id = parts.create_user("ada")
-    client = app.test_client()
-    sign_in(client, user_id)
+    client = app.test_client(user=user_id)
     page = client.get("/passkey/register")
     assert page.status_code == 200
     assert app.config["PASSLOCK_API_KEY"] not in page.get_data(as_text=True)
@@ -114,20 +116,14 @@ def test_factory_with_two_apps_and_two_tenancies(tmp_path):
         results = {}
         for name, parts, emu in (("a", a, emu_a), ("b", b, emu_b)):
             user_id = parts.create_user("ada")
-            client = parts.app.test_client()
-            sign_in(client, user_id)
+            client = parts.app.test_client(user=user_id)
             issued = emu.issue_code()
-            response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+            response = client.post("/passkey/register", json={"code": issued.code})
             assert response.status_code == 201, response.json
             results[name] = issued.authenticator_id
             # a code from the other tenancy is refused
             other = (emu_b if emu is emu_a else emu_a).issue_code()
-            assert (
-                client.post(
-                    "/passkey/register", json={"code": other.code}, headers=ORIGIN
-                ).status_code
-                == 400
-            )
+            assert client.post("/passkey/register", json={"code": other.code}).status_code == 400
         assert a.rows() == [(results["a"], 1)]
         assert b.rows() == [(results["b"], 1)]
         for parts in (a, b):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from flask_passlock import signals
 
-from .conftest import ORIGIN, listen_to
+from .helpers import listen_to
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_sign_in_with_json(parts, emulator, linked):
     client = parts.app.test_client()
     code = emulator.issue_code(authenticator_id=passkey_id).code
     with listen_to(signals.passkey_authenticated) as heard:
-        response = client.post("/passkey/login", json={"code": code}, headers=ORIGIN)
+        response = client.post("/passkey/login", json={"code": code})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["redirect"] == "/"
     assert whoami(client) == str(user_id)
@@ -41,9 +41,7 @@ def test_sign_in_with_form_and_next(parts, emulator, linked):
     _, passkey_id = linked
     client = parts.app.test_client()
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    response = client.post(
-        "/passkey/login?next=/account?tab=2", data={"code": code}, headers=ORIGIN
-    )
+    response = client.post("/passkey/login?next=/account?tab=2", data={"code": code})
     assert response.status_code == 303
     assert response.headers["Location"] == "/account?tab=2"
 
@@ -53,7 +51,7 @@ def test_remember_me(parts, emulator, linked):
     parts.app.config["PASSLOCK_REMEMBER"] = True
     client = parts.app.test_client()
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    response = client.post("/passkey/login", json={"code": code}, headers=ORIGIN)
+    response = client.post("/passkey/login", json={"code": code})
     assert "remember_token" in response.headers.get("Set-Cookie", "") or any(
         "remember_token" in c for c in response.headers.getlist("Set-Cookie")
     )
@@ -79,7 +77,7 @@ def test_open_redirects_are_refused(parts, emulator, linked, target):
     _, passkey_id = linked
     client = parts.app.test_client()
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    response = client.post("/passkey/login", json={"code": code, "next": target}, headers=ORIGIN)
+    response = client.post("/passkey/login", json={"code": code, "next": target})
     assert response.status_code == 200
     assert response.get_json()["redirect"] == "/"
 
@@ -89,7 +87,7 @@ def test_same_origin_absolute_next_is_reduced_to_a_path(parts, emulator, linked)
     client = parts.app.test_client()
     code = emulator.issue_code(authenticator_id=passkey_id).code
     response = client.post(
-        "/passkey/login", json={"code": code, "next": "http://localhost/settings"}, headers=ORIGIN
+        "/passkey/login", json={"code": code, "next": "http://localhost/settings"}
     )
     assert response.get_json()["redirect"] == "/settings"
 
@@ -97,9 +95,7 @@ def test_same_origin_absolute_next_is_reduced_to_a_path(parts, emulator, linked)
 def test_unknown_passkey(parts, emulator, linked):
     client = parts.app.test_client()
     with listen_to(signals.login_failed) as heard:
-        response = client.post(
-            "/passkey/login", json={"code": emulator.issue_code().code}, headers=ORIGIN
-        )
+        response = client.post("/passkey/login", json={"code": emulator.issue_code().code})
     assert response.status_code == 401
     assert response.get_json()["code"] == "unknown_passkey"
     assert whoami(client) is None
@@ -112,7 +108,7 @@ def test_disabled_user(parts, emulator, linked):
     try:
         client = parts.app.test_client()
         code = emulator.issue_code(authenticator_id=passkey_id).code
-        response = client.post("/passkey/login", json={"code": code}, headers=ORIGIN)
+        response = client.post("/passkey/login", json={"code": code})
     finally:
         del parts.User.is_active
     assert response.status_code == 403
@@ -132,7 +128,7 @@ def test_principal_that_is_not_a_passkey(parts, emulator, linked):
     body = dict(code.principal, authenticatorType="apple")
     emulator.inject(Fault(200, json.dumps(body).encode(), "application/json"))
     client = parts.app.test_client()
-    response = client.post("/passkey/login", json={"code": code.code}, headers=ORIGIN)
+    response = client.post("/passkey/login", json={"code": code.code})
     assert response.status_code == 400
     assert response.get_json()["code"] == "not_a_passkey"
     assert whoami(client) is None
@@ -140,7 +136,7 @@ def test_principal_that_is_not_a_passkey(parts, emulator, linked):
 
 @pytest.mark.parametrize("code", ["../x", "", "a" * 10_000])
 def test_bad_codes(parts, linked, code):
-    response = parts.app.test_client().post("/passkey/login", json={"code": code}, headers=ORIGIN)
+    response = parts.app.test_client().post("/passkey/login", json={"code": code})
     assert response.status_code == 400
 
 
@@ -157,7 +153,7 @@ def test_cross_site_login_refused(parts, emulator, linked):
 
 def test_login_html_error_page(parts, emulator, linked):
     response = parts.app.test_client().post(
-        "/passkey/login", data={"code": emulator.issue_code().code}, headers=ORIGIN
+        "/passkey/login", data={"code": emulator.issue_code().code}
     )
     assert response.status_code == 401
     assert 'data-code="unknown_passkey"' in response.get_data(as_text=True)
@@ -166,11 +162,11 @@ def test_login_html_error_page(parts, emulator, linked):
 def test_login_options(parts, linked):
     _, passkey_id = linked
     client = parts.app.test_client()
-    known = client.post("/passkey/login/options", json={"username": "ada"}, headers=ORIGIN)
+    known = client.post("/passkey/login/options", json={"username": "ada"})
     assert known.get_json() == {"allowCredentials": [passkey_id]}
-    unknown = client.post("/passkey/login/options", json={"username": "nobody"}, headers=ORIGIN)
+    unknown = client.post("/passkey/login/options", json={"username": "nobody"})
     assert unknown.get_json() == {"allowCredentials": []}
-    bad = client.post("/passkey/login/options", json={"username": 5}, headers=ORIGIN)
+    bad = client.post("/passkey/login/options", json={"username": 5})
     assert bad.status_code == 400
 
 
@@ -186,9 +182,7 @@ def test_custom_login_hook(parts, emulator, linked):
     parts.passlock.login_user(lambda user: logged.append(user.username))
     try:
         code = emulator.issue_code(authenticator_id=passkey_id).code
-        response = parts.app.test_client().post(
-            "/passkey/login", json={"code": code}, headers=ORIGIN
-        )
+        response = parts.app.test_client().post("/passkey/login", json={"code": code})
     finally:
         parts.passlock._login_user = None
     assert response.status_code == 200
@@ -202,7 +196,7 @@ def test_passlock_down_during_login(parts, emulator, linked):
     emulator.inject(Fault(502, b"<html>bad gateway</html>"))
     client = parts.app.test_client()
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    response = client.post("/passkey/login", json={"code": code}, headers=ORIGIN)
+    response = client.post("/passkey/login", json={"code": code})
     assert response.status_code == 503
     assert whoami(client) is None
     with parts.app.app_context():

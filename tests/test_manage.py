@@ -7,7 +7,7 @@ import pytest
 from flask_passlock import signals
 from flask_passlock.emulator import Fault
 
-from .conftest import ORIGIN, listen_to
+from .helpers import listen_to
 
 
 @pytest.fixture
@@ -35,14 +35,12 @@ def test_list_only_own_passkeys(two_users):
 def test_rename(parts, two_users):
     client, ids = two_users["ada"]
     with listen_to(signals.passkey_renamed) as heard:
-        response = client.post(
-            f"/passkey/{ids[0]}/rename", json={"label": "  Work phone "}, headers=ORIGIN
-        )
+        response = client.post(f"/passkey/{ids[0]}/rename", json={"label": "  Work phone "})
     assert response.status_code == 200
     assert response.get_json()["authenticator"]["label"] == "Work phone"
     assert labels(parts)[ids[0]] == "Work phone"
     assert heard[0]["label"] == "Work phone"
-    form = client.post(f"/passkey/{ids[1]}/rename", data={"label": "Laptop"}, headers=ORIGIN)
+    form = client.post(f"/passkey/{ids[1]}/rename", data={"label": "Laptop"})
     assert form.status_code == 303 and labels(parts)[ids[1]] == "Laptop"
 
 
@@ -50,9 +48,9 @@ def test_rename(parts, two_users):
 def test_rename_bad_labels(parts, two_users, label):
     client, ids = two_users["ada"]
     before = labels(parts)
-    response = client.post(f"/passkey/{ids[0]}/rename", json={"label": label}, headers=ORIGIN)
+    response = client.post(f"/passkey/{ids[0]}/rename", json={"label": label})
     assert response.status_code == 400
-    assert response.get_json()["code"] == "bad_request"
+    assert response.get_json()["code"] == "invalid_label"
     assert labels(parts) == before
 
 
@@ -61,7 +59,7 @@ def test_other_users_passkey_is_not_found(parts, emulator, two_users, action):
     client, _ = two_users["ada"]
     _, (bobs,) = two_users["bob"]
     before = labels(parts)
-    response = client.post(f"/passkey/{bobs}/{action}", json={"label": "mine"}, headers=ORIGIN)
+    response = client.post(f"/passkey/{bobs}/{action}", json={"label": "mine"})
     assert response.status_code == 404
     assert response.get_json()["code"] == "not_found"
     assert labels(parts) == before
@@ -71,16 +69,16 @@ def test_other_users_passkey_is_not_found(parts, emulator, two_users, action):
 @pytest.mark.parametrize("passkey_id", ["nope", "..", "a%2Fb", "x" * 300])
 def test_unknown_ids_are_not_found(parts, two_users, passkey_id):
     client, _ = two_users["ada"]
-    response = client.post(f"/passkey/{passkey_id}/delete", json={}, headers=ORIGIN)
-    assert response.status_code in (404, 405)
-    if response.status_code == 404 and response.is_json:
-        assert response.get_json()["code"] == "not_found"
+    response = client.post(f"/passkey/{passkey_id}/delete", json={})
+    assert response.status_code == 404
+    # an unknown passkey id, or (a%2Fb -> a/b) a URL that exists for nothing
+    assert response.get_json()["code"] in ("not_found", "page_not_found")
 
 
 def test_delete(parts, emulator, two_users):
     client, ids = two_users["ada"]
     with listen_to(signals.passkey_removed) as heard:
-        response = client.post(f"/passkey/{ids[0]}/delete", json={}, headers=ORIGIN)
+        response = client.post(f"/passkey/{ids[0]}/delete", json={})
     assert response.status_code == 200
     body = response.get_json()
     assert body["deleted"] == ids[0]
@@ -92,7 +90,7 @@ def test_delete(parts, emulator, two_users):
 
 def test_delete_with_form(parts, emulator, two_users):
     client, ids = two_users["ada"]
-    response = client.post(f"/passkey/{ids[0]}/delete", headers=ORIGIN)
+    response = client.post(f"/passkey/{ids[0]}/delete")
     assert response.status_code == 303
     assert ids[0] not in labels(parts)
 
@@ -107,8 +105,8 @@ def test_delete_with_form(parts, emulator, two_users):
 )
 def test_delete_when_passlock_is_down_keeps_the_row(parts, emulator, two_users, fault):
     client, ids = two_users["ada"]
-    emulator.inject(fault)
-    response = client.post(f"/passkey/{ids[0]}/delete", json={}, headers=ORIGIN)
+    emulator.inject(fault, times=2)  # a reset on a reused connection is sent once more
+    response = client.post(f"/passkey/{ids[0]}/delete", json={})
     assert response.status_code == 503
     assert response.get_json()["code"] == "passlock_unavailable"
     assert ids[0] in labels(parts)
@@ -121,7 +119,7 @@ def test_delete_when_passlock_forgot_it(parts, emulator, two_users):
 
     with PasslockClient(emulator.tenancy_id, emulator.api_key, endpoint=emulator.url) as c:
         c.delete_passkey(ids[0])
-    response = client.post(f"/passkey/{ids[0]}/delete", json={}, headers=ORIGIN)
+    response = client.post(f"/passkey/{ids[0]}/delete", json={})
     assert response.status_code == 200
     assert response.get_json()["credential"] is None
     assert ids[0] not in labels(parts)
@@ -131,8 +129,8 @@ def test_last_passkey_hook(parts, emulator, two_users):
     client, ids = two_users["ada"]
     parts.passlock.has_other_sign_in(lambda user: False)
     try:
-        assert client.post(f"/passkey/{ids[0]}/delete", json={}, headers=ORIGIN).status_code == 200
-        response = client.post(f"/passkey/{ids[1]}/delete", json={}, headers=ORIGIN)
+        assert client.post(f"/passkey/{ids[0]}/delete", json={}).status_code == 200
+        response = client.post(f"/passkey/{ids[1]}/delete", json={})
     finally:
         parts.passlock._has_other_sign_in = None
     assert response.status_code == 409
@@ -142,10 +140,10 @@ def test_last_passkey_hook(parts, emulator, two_users):
 
 def test_last_passkey_can_go_without_hook(parts, emulator, two_users):
     client, (bobs,) = two_users["bob"]
-    assert client.post(f"/passkey/{bobs}/delete", json={}, headers=ORIGIN).status_code == 200
+    assert client.post(f"/passkey/{bobs}/delete", json={}).status_code == 200
 
 
-@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {}])
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": None}])
 def test_cross_site_delete_refused(parts, emulator, two_users, headers):
     client, ids = two_users["ada"]
     response = client.post(f"/passkey/{ids[0]}/delete", data={}, headers=headers)
@@ -156,5 +154,5 @@ def test_cross_site_delete_refused(parts, emulator, two_users, headers):
 def test_signed_out_cannot_manage(parts, two_users):
     _, ids = two_users["ada"]
     anonymous = parts.app.test_client()
-    assert anonymous.post(f"/passkey/{ids[0]}/delete", json={}, headers=ORIGIN).status_code == 401
+    assert anonymous.post(f"/passkey/{ids[0]}/delete", json={}).status_code == 401
     assert anonymous.get("/passkey/", headers={"Accept": "application/json"}).status_code == 401

@@ -8,8 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from flask_passlock import AuthenticatorMixin, Passlock
-
-from .conftest import ORIGIN, sign_in
+from flask_passlock.testing import PasslockTestClient
 
 
 def test_default_tables_match_the_documented_migration(parts):
@@ -78,6 +77,7 @@ def test_own_model_with_the_mixin(emulator, tmp_path):
         user_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"), index=True)
 
     app = Flask(__name__)
+    app.test_client_class = PasslockTestClient
     app.config.update(
         SECRET_KEY="x",
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'own.sqlite'}",
@@ -93,10 +93,9 @@ def test_own_model_with_the_mixin(emulator, tmp_path):
         db.session.add(member)
         db.session.commit()
         current["user"] = member
-        client = app.test_client()
-        sign_in(client, member.id)
+        client = app.test_client(user=member.id)
         issued = emulator.issue_code()
-        response = client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+        response = client.post("/passkey/register", json={"code": issued.code})
         assert response.status_code == 201, response.get_json()
         row = db.session.get(Key, issued.authenticator_id)
         assert row.user_id == member.id

@@ -10,7 +10,7 @@ import pytest
 from flask_passlock import PasslockError, Principal, signals
 from flask_passlock.emulator import Fault
 
-from .conftest import ORIGIN, build_app, listen_to, sign_in
+from .helpers import build_app, listen_to
 
 
 @pytest.mark.parametrize("verify_id_token", [False, True], ids=["code", "id_token"])
@@ -29,7 +29,7 @@ def test_no_secret_anywhere(emulator, tmp_path, caplog, verify_id_token):
         return issued
 
     def post(client, path, body, **headers):
-        response = client.post(path, json=body, headers={**ORIGIN, **headers})
+        response = client.post(path, json=body, headers={**headers})
         outputs.append(response.get_data(as_text=True))
         return response
 
@@ -40,8 +40,7 @@ def test_no_secret_anywhere(emulator, tmp_path, caplog, verify_id_token):
     lists = [c.__enter__() for c in contexts]
     try:
         user_id = parts.create_user("ada")
-        client = app.test_client()
-        sign_in(client, user_id)
+        client = app.test_client(user=user_id)
         body_key = "id_token" if verify_id_token else "code"
         first = mint()
         assert (

@@ -7,9 +7,7 @@ import time
 import pytest
 
 from flask_passlock import fresh_passkey_required, passkey_required
-from flask_passlock.extension import SESSION_VERIFIED_AT
-
-from .conftest import ORIGIN, sign_in
+from flask_passlock.freshness import VERIFIED
 
 
 @pytest.fixture
@@ -34,17 +32,18 @@ def protected(parts, emulator):
     users = {}
     for name in ("ada", "bob"):
         user_id = parts.create_user(name)
-        client = app.test_client()
-        sign_in(client, user_id)
+        client = app.test_client(user=user_id)
         issued = emulator.issue_code()
-        client.post("/passkey/register", json={"code": issued.code}, headers=ORIGIN)
+        client.post("/passkey/register", json={"code": issued.code})
         users[name] = (client, issued.authenticator_id)
     return users
 
 
 def set_verified_age(client, seconds_ago):
     with client.session_transaction() as session:
-        session[SESSION_VERIFIED_AT] = int(time.time() - seconds_ago)
+        record = session[VERIFIED]
+        record["at"] = int(time.time() - seconds_ago)
+        session[VERIFIED] = record
 
 
 def test_password_session_without_passkey_is_sent_to_verify(protected):
@@ -69,7 +68,7 @@ def test_verify_then_pass(protected, emulator):
     page = client.get("/passkey/verify?next=/fresh")
     assert passkey_id in page.get_data(as_text=True)  # allowCredentials for the ceremony
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    response = client.post("/passkey/verify?next=/fresh", json={"code": code}, headers=ORIGIN)
+    response = client.post("/passkey/verify?next=/fresh", json={"code": code})
     assert response.status_code == 200
     assert response.get_json()["redirect"] == "/fresh"
     assert client.get("/fresh").get_data(as_text=True) == "fresh page"
@@ -79,7 +78,7 @@ def test_verify_then_pass(protected, emulator):
 def test_stale_verification(protected, emulator, parts):
     client, passkey_id = protected["ada"]
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    client.post("/passkey/verify", json={"code": code}, headers=ORIGIN)
+    client.post("/passkey/verify", json={"code": code})
     set_verified_age(client, 120)
     assert client.get("/fresh").status_code == 302
     assert client.get("/any").status_code == 200  # any age will do
@@ -91,7 +90,7 @@ def test_verify_with_someone_elses_passkey(protected, emulator):
     client, _ = protected["ada"]
     _, bobs = protected["bob"]
     code = emulator.issue_code(authenticator_id=bobs).code
-    response = client.post("/passkey/verify", json={"code": code}, headers=ORIGIN)
+    response = client.post("/passkey/verify", json={"code": code})
     assert response.status_code == 403
     assert response.get_json()["code"] == "wrong_passkey"
     assert client.get("/fresh").status_code == 302
@@ -101,7 +100,7 @@ def test_verification_is_per_user(protected, emulator, parts):
     """A fresh verification of ada does not count for bob on the same browser."""
     client, passkey_id = protected["ada"]
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    client.post("/passkey/verify", json={"code": code}, headers=ORIGIN)
+    client.post("/passkey/verify", json={"code": code})
     with client.session_transaction() as session:
         session["_user_id"] = "2"
     assert client.get("/fresh").status_code == 302
@@ -110,9 +109,7 @@ def test_verification_is_per_user(protected, emulator, parts):
 def test_verify_open_redirect(protected, emulator):
     client, passkey_id = protected["ada"]
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    response = client.post(
-        "/passkey/verify?next=//evil.example", json={"code": code}, headers=ORIGIN
-    )
+    response = client.post("/passkey/verify?next=//evil.example", json={"code": code})
     assert response.get_json()["redirect"] == "/"
 
 

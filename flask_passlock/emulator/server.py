@@ -459,7 +459,7 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
         require_api_key(tenancy)
         return None
 
-    @app.get("/<tenancy>/principal/<path:code>")
+    @app.route("/<tenancy>/principal/<path:code>", methods=["GET", "POST"])
     def principal(tenancy: str, code: str) -> Response:
         early = rest_call(tenancy)
         if early is not None:
@@ -468,6 +468,13 @@ def _routes(app: Flask, emu: PasslockEmulator) -> None:  # noqa: C901 - one rout
             entry = emu._codes.pop(code, None)
         if entry is None or entry[0] != tenancy or entry[2] < time.time():
             return _error("@error/InvalidCode", "Invalid code", 404)
+        body = request.get_json(silent=True) if request.method == "POST" else None
+        if isinstance(body, dict) and isinstance(body.get("userId"), str):
+            with emu._lock:
+                passkey = emu._passkeys.get(entry[1]["authenticatorId"])
+                if passkey is not None:
+                    passkey["userId"] = body["userId"]
+            return jsonify({**entry[1], "userId": body["userId"]})
         return jsonify(entry[1])
 
     def find_passkey(tenancy: str, passkey_id: str) -> dict[str, Any]:

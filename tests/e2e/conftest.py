@@ -30,8 +30,11 @@ class LiveApp:
 
 
 @pytest.fixture
-def live_example(emulator: PasslockEmulator, tmp_path: Path) -> Iterator[LiveApp]:
-    """The example app on a free loopback port, using the session's emulator."""
+def live_example(
+    request: pytest.FixtureRequest, emulator: PasslockEmulator, tmp_path: Path
+) -> Iterator[LiveApp]:
+    """The example app on a free loopback port, using the session's emulator (more config
+    by indirect parametrisation)."""
     from example_app import create_app
 
     app = create_app(
@@ -39,6 +42,7 @@ def live_example(emulator: PasslockEmulator, tmp_path: Path) -> Iterator[LiveApp
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite'}",
             "SECRET_KEY": "e2e",
             **emulator.app_config(),
+            **getattr(request, "param", {}),
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)

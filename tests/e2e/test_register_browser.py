@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from .conftest import screenshot
@@ -40,6 +41,7 @@ def test_sign_up_and_register_a_passkey(page, live_example, emulator):
     assert page.locator(f'tr[data-passkey-id="{passkey_id}"]').count() == 1
 
 
+@pytest.mark.parametrize("live_example", [{"PASSLOCK_VERIFY_ID_TOKEN": False}], indirect=True)
 def test_register_shows_server_refusal(page, live_example, emulator):
     """The passkey is created on the device but the server refuses it: the page says why."""
     page.goto(live_example.url + "/signup")
