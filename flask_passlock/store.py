@@ -242,9 +242,8 @@ class SQLAlchemyStore:
         :raises IdTokenReplayed: it was used before (by any worker).
         """
         model = self.used_token_model
-        now = datetime.now(timezone.utc)
         if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
-            self.session.execute(sa.delete(model).where(model.expires_at < now))
+            self.purge_used()
         expires_at = principal.expires_at + timedelta(seconds=keep_for)
         self.session.add(model(jti=principal.id, expires_at=expires_at))
         try:
@@ -252,3 +251,9 @@ class SQLAlchemyStore:
         except (sa_exc.IntegrityError, orm_exc.FlushError):
             self.rollback()
             raise IdTokenReplayed(reason="ceremony used before") from None
+
+    def purge_used(self, now: datetime | None = None) -> None:
+        """Forget used ceremonies that can no longer pass the checks (in the transaction)."""
+        model = self.used_token_model
+        cutoff = now or datetime.now(timezone.utc)
+        self.session.execute(sa.delete(model).where(model.expires_at < cutoff))

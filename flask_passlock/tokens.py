@@ -64,6 +64,7 @@ class IdTokenVerifier:
     """Verifies the id_tokens of one tenancy; keeps the key set in memory (per process).
 
     :param fetch: downloads the key set (the REST client's deadline and size cap apply).
+    :param clock: monotonic seconds; :param sleep: waits (both replaceable in tests).
     """
 
     def __init__(
@@ -75,6 +76,8 @@ class IdTokenVerifier:
         algorithms: Sequence[str] = ("RS256", "PS256", "ES256", "ES384", "EdDSA"),
         leeway: float = 30,
         min_refresh: float = 30,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         bad = _SYMMETRIC.intersection(algorithms)
         unknown = set(algorithms) - set(_KEY_TYPES) - _SYMMETRIC
@@ -87,6 +90,8 @@ class IdTokenVerifier:
         self.leeway = float(leeway)
         self.min_refresh = float(min_refresh)
         self._fetch = fetch
+        self._clock = clock
+        self._sleep = sleep
         self._keys: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._loaded = False
         self._lock = threading.Lock()
@@ -141,7 +146,7 @@ class IdTokenVerifier:
         found = self._keys.get(kid)  # a dict replaced whole, never changed: no lock needed
         if found is not None:
             return found
-        give_up = time.monotonic() + DOWNLOAD_WAIT
+        give_up = self._clock() + DOWNLOAD_WAIT
         while True:
             with self._lock:
                 if kid in self._keys:
@@ -149,7 +154,7 @@ class IdTokenVerifier:
                 event = self._downloading
                 wait = 0.0
                 if event is None:
-                    found_wait = self._download_wait(kid, time.monotonic())
+                    found_wait = self._download_wait(kid, self._clock())
                     if found_wait is None:
                         return None
                     wait = found_wait
@@ -158,11 +163,11 @@ class IdTokenVerifier:
             if event is None and wait <= 0:
                 return self._download_for(kid)
             # Another request is downloading, or the last download was a moment ago: wait.
-            left = give_up - time.monotonic()
+            left = give_up - self._clock()
             if wait > left:
                 raise PasslockUnavailable(reason="the key set is being downloaded")
             if event is None:
-                time.sleep(wait)
+                self._sleep(wait)
             elif not event.wait(max(0.0, left)):
                 raise PasslockUnavailable(reason="the key set is being downloaded")
 
@@ -180,7 +185,7 @@ class IdTokenVerifier:
             keys = self._download()
         finally:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 self._last_download = now
                 if keys is None:
                     self._failed_at = now
