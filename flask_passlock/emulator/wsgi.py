@@ -9,6 +9,7 @@ whole (``Content-Length`` only), and writes each response in one ``sendall`` (wi
 from __future__ import annotations
 
 import io
+import json
 import socket
 import ssl
 import struct
@@ -63,21 +64,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if self.headers.get("Transfer-Encoding"):
-            self._send_simple(411, b"Length Required")
+            self._send_simple(411, "@error/BadRequest", "Length required")
             return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
         if not 0 <= length <= MAX_BODY:
-            self._send_simple(413, b"Request body too large")
+            self._send_simple(413, "@error/BadRequest", "Request body too large")
             return
         body = self.rfile.read(length) if length else b""
         self._run_app(body)
 
-    def _send_simple(self, status: int, body: bytes) -> None:
+    def _send_simple(self, status: int, tag: str, message: str) -> None:
+        """A tagged JSON error the app never saw, closing the connection."""
+        body = json.dumps({"_tag": tag, "message": message}).encode()
         head = (
             f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            "Content-Type: application/json\r\nAccess-Control-Allow-Origin: *\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode("latin-1")
         self.close_connection = True
@@ -136,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if close is not None:
                     close()
         except Exception:  # the app is ours; answer 500 rather than hang the client
-            self._send_simple(500, b"Internal Server Error")
+            self._send_simple(500, "@error/Internal", "Internal error")
             return
         if environ.get(RESET_KEY):
             self.close_connection = True
@@ -198,6 +202,9 @@ def make_server(
 
 
 def serve_in_thread(server: _Server, name: str) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    # A short poll interval: stop() (server.shutdown) returns within 50 ms, not 500.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+    )
     thread.start()
     return thread
