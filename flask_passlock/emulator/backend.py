@@ -193,13 +193,13 @@ class PasslockBackend:
         passkey_id: str | None = None,
         **fields: Any,
     ) -> IssuedCode:
-        """Store a new passkey (``fields`` as :func:`.records.new_record` takes them) and mint
+        """Store a new passkey (``fields`` as :func:`.passkeys.new_record` takes them) and mint
         the code of its registration."""
         fields.setdefault("user_handle", bytes_to_base64url(secrets.token_bytes(16)))
         record = new_record(tenancy, passkey_id or secrets.token_urlsafe(16), **fields)
         with self._change():
             self._passkeys.add(record)
-            return self._mint(tenancy, record, user_verified, metadata or {})
+            return self._codes.mint(tenancy, record, user_verified, metadata or {}, self._keys.sign)
 
     def authenticate_passkey(
         self,
@@ -216,7 +216,9 @@ class PasslockBackend:
             if counter is not None:
                 passkey["counter"] = counter
             passkey["lastUsed"] = now_ms()
-            return self._mint(tenancy, passkey, user_verified, metadata or {})
+            return self._codes.mint(
+                tenancy, passkey, user_verified, metadata or {}, self._keys.sign
+            )
 
     def issue_code(
         self,
@@ -246,11 +248,6 @@ class PasslockBackend:
                 rp_id=self.rp_id,
                 platform_name=platform_name,
             )
-
-    def _mint(
-        self, tenancy: str, passkey: dict[str, Any], user_verified: bool, metadata: dict[str, Any]
-    ) -> IssuedCode:
-        return self._codes.mint(tenancy, passkey, user_verified, metadata, self._keys.sign)
 
     def exchange_code(self, tenancy: str, code: str, user_id: Any = None) -> dict[str, Any]:
         """``GET /{t}/principal/{code}`` (or ``POST`` with ``{userId}``, which assigns Passlock's
@@ -381,29 +378,28 @@ class PasslockBackend:
 
     # -- state file -------------------------------------------------------------------------
 
+    def _parts(self) -> dict[str, Any]:
+        """What the state file holds, besides the tenancies: each part dumps and loads itself."""
+        return {
+            "passkeys": self._passkeys,
+            "codes": self._codes,
+            "keys": self._keys,
+            "challenges": self._challenges,
+            "outbox": self._outbox,
+        }
+
     def _save(self) -> None:
         if self._state is None:
             return
         with self.lock:
-            self._state.write(
-                {
-                    "tenancies": self._tenancies,
-                    "passkeys": self._passkeys.dump(),
-                    "codes": self._codes.dump(),
-                    "keys": self._keys.dump(),
-                    "challenges": self._challenges.dump(),
-                    "outbox": self._outbox.dump(),
-                }
-            )
+            parts = {name: part.dump() for name, part in self._parts().items()}
+            self._state.write({"tenancies": self._tenancies, **parts})
 
     def _restore(self, saved: dict[str, Any]) -> None:
         assert self._state is not None
         try:
             self._tenancies.update({str(k): str(v) for k, v in saved["tenancies"].items()})
-            self._passkeys.load(saved["passkeys"])
-            self._codes.load(saved["codes"])
-            self._keys.load(saved["keys"])
-            self._challenges.load(saved["challenges"])
-            self._outbox.load(saved["outbox"])
+            for name, part in self._parts().items():
+                part.load(saved[name])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise self._state.error(f"{type(exc).__name__}: {exc}") from exc
