@@ -135,11 +135,14 @@ def forget_user_command(who: str, yes: bool) -> None:
 @click.option("--port", default=8787, show_default=True, type=int)
 @click.option("--tenancy-id", default=None, help="Default: the emulator's development tenancy.")
 @click.option("--api-key", default=None, help="Default: the emulator's development key.")
-def emulator_command(host: str, port: int, tenancy_id: str | None, api_key: str | None) -> None:
+@click.option("--state", default=None, help="Keep the emulator's state in this JSON file.")
+def emulator_command(
+    host: str, port: int, tenancy_id: str | None, api_key: str | None, state: str | None
+) -> None:
     """Run a local Passlock emulator until interrupted."""
     from .emulator import PasslockEmulator
 
-    options: dict[str, Any] = {"host": host, "port": port}
+    options: dict[str, Any] = {"host": host, "port": port, "state_file": state}
     if tenancy_id:
         options["tenancy_id"] = tenancy_id
     if api_key:

@@ -23,9 +23,7 @@ def emulator(passlock_emulator: PasslockEmulator) -> PasslockEmulator:
 def _clean_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "emulator" in request.fixturenames:
-        emu = request.getfixturevalue("emulator")
-        with emu._lock:
-            emu._faults.clear()
+        request.getfixturevalue("emulator").clear_faults()
 
 
 def _database_params() -> list[Any]:

@@ -11,6 +11,23 @@ import jwt
 import pytest
 import requests
 
+from flask_passlock.emulator import PasslockEmulator
+
+
+def call(emulator, method, path, *, key=None, tenancy=None, **kwargs) -> requests.Response:
+    """A REST call to ``{url}{tenancy}/{path}`` with the Bearer API key (or ``key``)."""
+    headers = {"Authorization": f"Bearer {key or emulator.api_key}", **kwargs.pop("headers", {})}
+    url = f"{emulator.url}{tenancy or emulator.tenancy_id}/{path}"
+    kwargs.setdefault("timeout", 10)
+    return requests.request(method, url, headers=headers, **kwargs)
+
+
+def test_development_defaults_are_fixed():
+    emulator = PasslockEmulator()
+    assert (emulator.tenancy_id, emulator.api_key) == ("emulator", "emulator-api-key")
+    assert emulator.app_config()["PASSLOCK_API_KEY"] == "emulator-api-key"
+    assert PasslockEmulator(api_key="mine").api_key == "mine"
+
 
 def test_cors_preflight_and_headers(emulator):
     url = f"{emulator.url}{emulator.tenancy_id}/passkey/registration/options"
@@ -98,32 +115,29 @@ def test_mint_codes_over_http(emulator):
     assert minted.status_code == 201 and minted.json()["code"]
 
 
-def test_command_line(tmp_path):
+@pytest.mark.parametrize(
+    "args, key", [([], "emulator-api-key"), (["--api-key", "cli-key"], "cli-key")]
+)
+def test_command_line(tmp_path, args, key):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flask_passlock.emulator",
-            "--port",
-            str(port),
-            "--api-key",
-            "cli-key",
-        ],
+        [sys.executable, "-m", "flask_passlock.emulator", "--port", str(port), *args],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         first = process.stdout.readline()
         assert f"127.0.0.1:{port}" in first
+        printed = [process.stdout.readline() for _ in range(4)]
+        assert f"  PASSLOCK_API_KEY={key}\n" in printed
         for _ in range(50):
             try:
                 answer = requests.get(
                     f"http://127.0.0.1:{port}/emulator/passkeys/",
                     timeout=2,
-                    headers={"Authorization": "Bearer cli-key"},
+                    headers={"Authorization": f"Bearer {key}"},
                 )
                 break
             except requests.ConnectionError:

@@ -46,7 +46,7 @@ def claims_for(emulator, passkey_id, **overrides):
 
 
 def sign(emulator, claims, *, kid=None, key=None, alg="RS256"):
-    current_kid, current_key = emulator._keys[0]
+    current_kid, current_key = emulator.signing_key()
     return jwt.encode(
         claims, key or current_key, algorithm=alg, headers={"kid": kid or current_kid}
     )
@@ -128,7 +128,7 @@ def b64(data: bytes) -> str:
 
 
 def test_alg_none(parts, emulator, passkey_id):
-    kid = emulator._keys[0][0]
+    kid = emulator.signing_key()[0]
     header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
     payload = b64(json.dumps(claims_for(emulator, passkey_id)).encode())
     for token in (f"{header}.{payload}.", f"{header}.{payload}"):
@@ -136,7 +136,7 @@ def test_alg_none(parts, emulator, passkey_id):
 
 
 def test_hs256_with_the_public_key_as_secret(parts, emulator, passkey_id):
-    kid, key = emulator._keys[0]
+    kid, key = emulator.signing_key()
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -33,7 +33,7 @@ def sign(emulator, passkey_id, **overrides):
         "pk:uv": True,
         **overrides,
     }
-    kid, key = emulator._keys[0]
+    kid, key = emulator.signing_key()
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 

@@ -9,11 +9,13 @@ whole (``Content-Length`` only), and writes each response in one ``sendall`` (wi
 from __future__ import annotations
 
 import io
+import json
 import socket
 import ssl
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +23,10 @@ from urllib.parse import unquote
 
 #: Set ``environ[RESET_KEY] = True`` in the app to drop the connection with a TCP RST.
 RESET_KEY = "passlock.emulator.reset"
+#: Set ``environ[DRIP_KEY]`` to seconds to send the body a byte at a time, that far apart.
+DRIP_KEY = "passlock.emulator.drip"
+#: Seconds an idle keep-alive connection stays open (override per server: ``idle_timeout``).
+IDLE_TIMEOUT = 30.0
 
 MAX_BODY = 1024 * 1024
 
@@ -30,12 +36,12 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    timeout = 30  # idle keep-alive connections are closed after this many seconds
     server: _Server
 
     def setup(self) -> None:
+        # An idle keep-alive connection is closed after the server's idle_timeout.
+        self.request.settimeout(self.server.idle_timeout)
         if isinstance(self.request, ssl.SSLSocket):
-            self.request.settimeout(self.timeout)
             self.request.do_handshake()  # here, in the connection's thread, not in accept()
         super().setup()
 
@@ -58,21 +64,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if self.headers.get("Transfer-Encoding"):
-            self._send_simple(411, b"Length Required")
+            self._send_simple(411, "@error/BadRequest", "Length required")
             return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
         if not 0 <= length <= MAX_BODY:
-            self._send_simple(413, b"Request body too large")
+            self._send_simple(413, "@error/BadRequest", "Request body too large")
             return
         body = self.rfile.read(length) if length else b""
         self._run_app(body)
 
-    def _send_simple(self, status: int, body: bytes) -> None:
+    def _send_simple(self, status: int, tag: str, message: str) -> None:
+        """A tagged JSON error the app never saw, closing the connection."""
+        body = json.dumps({"_tag": tag, "message": message}).encode()
         head = (
             f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            "Content-Type: application/json\r\nAccess-Control-Allow-Origin: *\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         ).encode("latin-1")
         self.close_connection = True
@@ -131,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if close is not None:
                     close()
         except Exception:  # the app is ours; answer 500 rather than hang the client
-            self._send_simple(500, b"Internal Server Error")
+            self._send_simple(500, "@error/Internal", "Internal error")
             return
         if environ.get(RESET_KEY):
             self.close_connection = True
@@ -145,11 +154,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        data = head if self.command == "HEAD" else head + payload
+        body = b"" if self.command == "HEAD" else payload
         try:
-            self.connection.sendall(data)
+            drip = float(environ.get(DRIP_KEY) or 0)
+            if drip > 0:
+                self._drip(head, body, drip)
+            else:
+                self.connection.sendall(head + body)
         except OSError:
             self.close_connection = True
+
+    def _drip(self, head: bytes, body: bytes, interval: float) -> None:
+        """The head at once, then the body one byte at a time (a slow server)."""
+        self.connection.sendall(head)
+        for i in range(len(body)):
+            time.sleep(interval)
+            self.connection.sendall(body[i : i + 1])
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # request lines carry codes: keep them out of logs
@@ -159,10 +179,15 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     app: WSGIApp
+    idle_timeout: float = IDLE_TIMEOUT
 
 
 def make_server(
-    host: str, port: int, app: WSGIApp, ssl_context: ssl.SSLContext | None = None
+    host: str,
+    port: int,
+    app: WSGIApp,
+    ssl_context: ssl.SSLContext | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
 ) -> _Server:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server_class: type[_Server] = type("_BoundServer", (_Server,), {"address_family": family})
@@ -172,10 +197,14 @@ def make_server(
             server.socket, server_side=True, do_handshake_on_connect=False
         )
     server.app = app
+    server.idle_timeout = idle_timeout
     return server
 
 
 def serve_in_thread(server: _Server, name: str) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    # A short poll interval: stop() (server.shutdown) returns within 50 ms, not 500.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+    )
     thread.start()
     return thread
