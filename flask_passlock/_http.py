@@ -51,18 +51,41 @@ def read_body() -> dict[str, Any]:
     if (request.content_length or 0) > MAX_BODY:
         raise PayloadTooLarge()
     try:
+        request.get_data(cache=True)
+        # A chunked body has no Content-Length: werkzeug stops reading at the limit without
+        # a word, and only a read past it tells that there was more.
+        request.stream.read(1)
         if request.is_json:
             data = request.get_json()
             if not isinstance(data, dict):
                 raise BadRequest(reason="the body is not a JSON object")
-            return data
-        return request.form.to_dict()
+            if _has_surrogate(data):
+                raise BadRequest(reason="a string of the body is not text (lone surrogate)")
+        else:
+            data = request.form.to_dict()
+        return data
     except RecursionError:
         raise BadRequest(reason="JSON nested too deeply") from None
     except HTTPException as error:
         if error.code == 413:
             raise PayloadTooLarge() from None
         raise BadRequest(reason=f"unreadable body ({error.code})") from None
+
+
+def _has_surrogate(data: object) -> bool:
+    """Whether any string (key or value) anywhere in parsed JSON holds a lone surrogate."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def string_field(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -150,8 +173,10 @@ def error_page(
     try:
         page = render_template("passlock/error.html", back_url=back_url(), **context)
     except (SQLAlchemyError, TemplateError, RuntimeError):
-        # The app's layout failed too (its database is down, say): the package's own.
-        page = render_template("passlock/error_plain.html", back_url=None, **context)
+        # The app's layout or context processors failed too (its database is down, say:
+        # Flask-Login's loads the user): the package's own page, without them.
+        template = current_app.jinja_env.get_template("passlock/error_plain.html")
+        page = template.render(back_url=None, **context)
     return page, status, headers or {}
 
 

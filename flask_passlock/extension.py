@@ -403,7 +403,10 @@ class Passlock:
             user_id = str(primary_key(user))
             records: list[dict[str, Any]] = []
             if rows and all(row.passlock_user_id == user_id for row in rows):
-                records = client.delete_user_passkeys(user_id)
+                try:
+                    records = client.delete_user_passkeys(user_id)
+                except NotFound:
+                    records = []  # Passlock had none of them any more
             else:
                 for row in rows:
                     try:
@@ -429,10 +432,18 @@ class Passlock:
         """
         rows = self.store.authenticators_for(user)
         user_id = str(primary_key(user))
+        records: list[dict[str, Any]] = []
         if rows and all(row.passlock_user_id == user_id for row in rows):
-            records = self.client.update_user_passkeys(user_id, username)
+            try:
+                records = self.client.update_user_passkeys(user_id, username)
+            except NotFound:
+                pass
         else:
-            records = [self.client.update_passkey(row.id, username=username) for row in rows]
+            for row in rows:
+                try:
+                    records.append(self.client.update_passkey(row.id, username=username))
+                except NotFound:
+                    continue
         device.queue_rename(records, username)
         return records
 
