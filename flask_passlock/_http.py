@@ -55,14 +55,13 @@ def read_body() -> dict[str, Any]:
         # A chunked body has no Content-Length: werkzeug stops reading at the limit without
         # a word, and only a read past it tells that there was more.
         request.stream.read(1)
-        if request.is_json:
-            data = request.get_json()
-            if not isinstance(data, dict):
-                raise BadRequest(reason="the body is not a JSON object")
-            if _has_surrogate(data):
-                raise BadRequest(reason="a string of the body is not text (lone surrogate)")
-        else:
-            data = request.form.to_dict()
+        if not request.is_json:
+            return request.form.to_dict()
+        data = request.get_json()
+        if not isinstance(data, dict):
+            raise BadRequest(reason="the body is not a JSON object")
+        if _has_surrogate(data):
+            raise BadRequest(reason="a string of the body is not text (lone surrogate)")
         return data
     except RecursionError:
         raise BadRequest(reason="JSON nested too deeply") from None
