@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import session
+from flask import has_request_context, session
 
 #: Session key of the queue.
 KEY = "_passlock_device"
@@ -43,7 +43,7 @@ def queue_rename(records: list[dict[str, Any]], username: str) -> None:
 
 
 def _queue(items: list[dict[str, Any]]) -> None:
-    if items:
+    if items and has_request_context():  # no browser to tell outside a request (the CLI)
         session[KEY] = ([*session.get(KEY, []), *items])[-MAX_QUEUED:]
 
 

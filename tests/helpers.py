@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from flask_passlock.testing import PasslockTestClient
 
 POSTGRES_URL = os.environ.get("PASSLOCK_TEST_DATABASE_URL")
 
+_USER_IDS = itertools.count(1_000)
+
 
 @dataclass
 class AppParts:
@@ -36,8 +39,10 @@ class AppParts:
         return self.passlock.authenticator_model
 
     def create_user(self, username: str) -> Any:
+        """A new user; its id is unique in the whole test session, because the app's user ids
+        become Passlock user ids in the one emulator every test shares."""
         with self.app.app_context():
-            user = self.User(username=username)
+            user = self.User(id=next(_USER_IDS), username=username)
             self.db.session.add(user)
             self.db.session.commit()
             return user.id

@@ -36,6 +36,7 @@ def protected(parts, emulator):
         issued = emulator.issue_code()
         client.post("/passkey/register", json={"code": issued.code})
         users[name] = (client, issued.authenticator_id)
+        users[f"{name}_id"] = user_id
     return users
 
 
@@ -102,7 +103,7 @@ def test_verification_is_per_user(protected, emulator, parts):
     code = emulator.issue_code(authenticator_id=passkey_id).code
     client.post("/passkey/verify", json={"code": code})
     with client.session_transaction() as session:
-        session["_user_id"] = "2"
+        session["_user_id"] = str(protected["bob_id"])
     assert client.get("/fresh").status_code == 302
 
 
