@@ -49,9 +49,11 @@ def serve(
     workers: int,
     threads: int = 1,
     other_sign_in: bool = True,
+    config: dict[str, Any] | None = None,
     gunicorn_args: str = "",
 ) -> Iterator[str]:
-    """The test app under gunicorn on ``url``; yields its base URL."""
+    """The test app under gunicorn on ``url``, with more ``config`` if given (JSON values)
+    and ``gunicorn_args`` (``GUNICORN_CMD_ARGS``); yields its base URL."""
     env = dict(
         os.environ,
         PGAPP_SECRET_KEY="shared-by-all-workers",
@@ -60,6 +62,7 @@ def serve(
         PGAPP_OTHER_SIGN_IN=json.dumps(other_sign_in),
         **{f"PGAPP_{key}": value for key, value in emulator.app_config().items()},
     )
+    env.update({f"PGAPP_{key}": json.dumps(value) for key, value in (config or {}).items()})
     if gunicorn_args:
         env["GUNICORN_CMD_ARGS"] = gunicorn_args
     with gunicorn_server(APP, env=env, cwd=ROOT, workers=workers, threads=threads) as base:
@@ -89,9 +92,11 @@ class Visitor:
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
         return self.http.post(self.base + path, json=body, timeout=self.timeout)
 
-    def get(self, path: str, *, html: bool = False) -> requests.Response:
+    def get(
+        self, path: str, *, html: bool = False, timeout: float | None = None
+    ) -> requests.Response:
         headers = {"Accept": "text/html"} if html else None
-        return self.http.get(self.base + path, headers=headers, timeout=self.timeout)
+        return self.http.get(self.base + path, headers=headers, timeout=timeout or self.timeout)
 
     def twin(self) -> Visitor:
         """Another browser holding the same session cookie (the same user, signed in)."""
