@@ -22,7 +22,7 @@ APP = "tests.apps.pg_app:create_app()"
 #: The engine options docs/deployment.rst recommends (psycopg 3).
 RECOMMENDED_ENGINE_OPTIONS: dict[str, Any] = {
     "pool_pre_ping": True,
-    "pool_recycle": 1800,
+    "pool_recycle": 300,
     "connect_args": {
         "connect_timeout": 3,
         "options": "-c statement_timeout=5000 -c lock_timeout=3000",
