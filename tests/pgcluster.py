@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -142,7 +143,7 @@ class PostgresCluster:
             if shutil.which("runuser"):
                 command = ["runuser", "-u", self.user, "--", *command]
             else:
-                command = ["su", self.user, "-s", "/bin/sh", "-c", " ".join(command)]
+                command = ["su", self.user, "-s", "/bin/sh", "-c", shlex.join(command)]
         result = subprocess.run(  # noqa: S603 - our own argv
             command,
             cwd=self.root,
