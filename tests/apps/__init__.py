@@ -1,0 +1,1 @@
+"""Small apps the multi-process tests serve under gunicorn."""
