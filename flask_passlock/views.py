@@ -109,7 +109,38 @@ def handle_database_error(error: SQLAlchemyError) -> ResponseReturnValue:
     if store is not None:
         store.rollback()
     logger.error("Database error, rolled back: %s", type(error).__name__)
+    if request.method == "POST" and request.endpoint in _CREATING:
+        _discard_unread()
     return error_response(StorageError(reason=type(error).__name__))
+
+
+#: The routes whose ceremony created a new passkey at Passlock before the request came.
+_CREATING = ("passlock.register", "passlock.signup")
+
+
+def _discard_unread() -> None:
+    """A register or sign-up failed on the database before its ceremony was read (loading
+    the user): read it now, only to delete the new passkey at Passlock (best effort)."""
+    if g.get("passlock_principal") is not None:
+        return  # read already: link_new_passkey cleaned up
+    try:
+        data = read_body()
+        principal = principal_from(data, request.endpoint.rpartition(".")[2])  # type: ignore[union-attr]
+    except PasslockError:
+        return
+    discard(principal)
+
+
+@blueprint.teardown_request
+def end_transaction(error: BaseException | None) -> None:
+    """End the request's database session here, where a connection that died after the
+    answer was made cannot turn it into a 500 (Flask-SQLAlchemy's own teardown would raise)."""
+    store = get_state().store
+    if store is not None:
+        try:
+            store.session.remove()
+        except SQLAlchemyError:
+            pass
 
 
 @blueprint.errorhandler(HTTPException)
@@ -216,19 +247,23 @@ def principal_from(data: dict[str, Any], action: str, *, user_id: str | None = N
     token = string_field(data, "id_token", required=False)
     code = string_field(data, "code", required=False)
     try:
+        principal = None
         if state.verifier is not None and token:
             try:
-                return state.verifier.verify(token)
+                principal = state.verifier.verify(token)
             except PasslockUnavailable:
                 if not code:
                     raise  # the key set cannot be had: exchange the code instead, if any
-        if not code:
-            raise BadRequest(reason="no code" if token is None else "no code (id_token off)")
-        return state.client.exchange_code(code, user_id=user_id)
+        if principal is None:
+            if not code:
+                raise BadRequest(reason="no code" if token is None else "no code (id_token off)")
+            principal = state.client.exchange_code(code, user_id=user_id)
     except (PasslockAPIError, InvalidIdToken) as error:
         logger.warning("Passkey ceremony refused (%s): %s", error.code, error.reason)
         signals.exchange_failed.send(_app(), error=error, action=action)
         raise
+    g.passlock_principal = principal
+    return principal
 
 
 def use_once(principal: Principal) -> None:

@@ -41,15 +41,6 @@ REPORT: dict[str, Any] = {}
 
 WITHOUT_PRE_PING = {k: v for k, v in RECOMMENDED_ENGINE_OPTIONS.items() if k != "pool_pre_ping"}
 
-KNOWN_500 = (
-    "Flask-Passlock answers 500 in two cases while the database restarts: (1) an HTML page for a "
-    "signed-in user while the database is down: error_page() renders error.html, Flask-Login's "
-    "context processor loads the user from the database and fails, and the error_plain.html "
-    "fallback runs the same context processor again; (2) a request whose connection is cut "
-    "after its last query: Flask-SQLAlchemy's teardown rolls back on the dead connection and "
-    "raises outside the error boundary. Reproduced one by one below."
-)
-
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -299,7 +290,6 @@ def recommended(cluster, passlock_emulator):
     return run
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_500)
 def test_restarts_never_answer_500(recommended):
     assert "500" not in recommended["figures"]["answers"]
 
@@ -380,7 +370,6 @@ def status_of(call) -> int:
         return 500
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_500.split("(2)")[0])
 def test_html_page_while_the_database_is_down_is_503(passlock_emulator):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing-listens-here"
     client = in_process_app(passlock_emulator, url).test_client(user=1)
@@ -427,12 +416,11 @@ def cut_after_the_last_query(cluster, emulator, database: str, *, end_transactio
             db.engine.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="(2)" + KNOWN_500.split("(2)")[1])
 def test_connection_cut_after_the_last_query_is_not_500(cluster, passlock_emulator):
     assert cut_after_the_last_query(cluster, passlock_emulator, "cut", end_transaction=False) == 200
 
 
 def test_ending_the_transaction_in_teardown_request_avoids_that_500(cluster, passlock_emulator):
-    """The workaround docs/deployment.rst gives apps until the package does it itself."""
+    """The same for the app's own routes, with the teardown docs/deployment.rst gives."""
     status = cut_after_the_last_query(cluster, passlock_emulator, "cut_ended", end_transaction=True)
     assert status == 200
