@@ -434,8 +434,16 @@ def signup_page() -> ResponseReturnValue:
 @action("/signup", limit="ceremony")
 def signup(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     """Take ``username`` and ``code`` or ``id_token``: create the account, link the passkey,
-    log in. A failure creates nothing and deletes the new passkey at Passlock."""
+    log in. A failure creates nothing and deletes the new passkey at Passlock.
+
+    With a ``username`` alone, only say whether it can be had (``{"username": normalised}``,
+    or 400 / 409): the page asks before the browser makes a passkey for it."""
     username = clean_username(data.get("username"))
+    if not data.get("code") and not data.get("id_token"):
+        with get_state().require_store().errors():
+            if _extension().find_user_by_username(username) is not None:
+                raise UsernameTaken()
+        return jsonify(username=username)
     g.passlock_label = _optional_label(data)
     g.passlock_signing_up = True
     principal = principal_from(data, "signup")

@@ -109,3 +109,18 @@ def test_cross_site_signup(parts, emulator):
     )
     assert response.status_code == 403
     assert users(parts) == []
+
+
+@pytest.mark.parametrize(
+    "username, status, code",
+    [("ann", 200, None), ("ZOE ", 409, "username_taken"), ("a\u200bb", 400, "invalid_username")],
+)
+def test_a_username_can_be_checked_before_the_passkey_is_made(parts, username, status, code):
+    parts.create_user("Zoe")
+    before = len(parts.rows())
+    response = parts.app.test_client().post("/passkey/signup", json={"username": username})
+    assert response.status_code == status
+    assert response.get_json().get("code") == code
+    if status == 200:
+        assert response.get_json()["username"] == username.strip()
+    assert len(parts.rows()) == before and users(parts) == ["Zoe"]
