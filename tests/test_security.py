@@ -252,7 +252,6 @@ LOOKALIKES = {
     "hangul filler": "alice\u3164",
     "cyrillic a": "\u0430lice",
     "braille blank": "alice\u2800",
-    "lone surrogate": "alice\ud800",
 }
 
 
