@@ -17,6 +17,7 @@ from typing import Any
 from flask import (
     Blueprint,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -44,6 +45,7 @@ from .exceptions import (
     WrongPasskey,
 )
 from .extension import _get_state, _primary_key
+from .messages import DEFAULT_MESSAGES, browser_messages, message
 from .principal import Principal
 from .redirects import safe_next
 
@@ -127,6 +129,45 @@ def user_message(error: PasslockError) -> str:
     return error.detail
 
 
+#: The action a blueprint endpoint stands for (the error page's ``title.<action>``).
+_ACTIONS = {
+    "register_page": "register",
+    "login_options": "login",
+    "signup_page": "signup",
+    "verify_page": "verify",
+    "list_passkeys": "list",
+}
+
+#: Where "Try again" goes after a failed action, when the request came from no page here.
+_RETRY_PAGES = {
+    "register": "passlock.register_page",
+    "login": "passlock.login_page",
+    "signup": "passlock.signup_page",
+    "verify": "passlock.verify_page",
+    "rename": "passlock.list_passkeys",
+    "delete": "passlock.list_passkeys",
+}
+
+
+def _action() -> str:
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    return _ACTIONS.get(endpoint, endpoint)
+
+
+def _back_url(action: str) -> str | None:
+    """The page the user was on (a safe Referer), else the page of ``action``."""
+    if request.method == "GET":
+        return None
+    referer = safe_next(request.headers.get("Referer"))
+    if referer:
+        return referer
+    page = _RETRY_PAGES.get(action)
+    if page is None:
+        return None
+    next_target = _next_target()
+    return url_for(page, next=next_target) if next_target else url_for(page)
+
+
 @blueprint.errorhandler(PasslockError)
 def handle_passlock_error(error: PasslockError) -> ResponseReturnValue:
     if wants_json():
@@ -135,8 +176,16 @@ def handle_passlock_error(error: PasslockError) -> ResponseReturnValue:
         target = login_url()
         if target:
             return redirect(target)
+    action = _action()
+    title_key = f"title.{action}" if f"title.{action}" in DEFAULT_MESSAGES else "title.default"
     return (
-        render_template("passlock/error.html", error=error, message=user_message(error)),
+        render_template(
+            "passlock/error.html",
+            error=error,
+            message=user_message(error),
+            title=message(title_key),
+            back_url=_back_url(action),
+        ),
         error.status_code,
     )
 
@@ -154,6 +203,30 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
 def browser_config() -> dict[str, Any]:
     """Jinja global used by ``passlock/macros.html``: the public config for the browser."""
     return _extension().browser_config()  # type: ignore[no-any-return]
+
+
+@blueprint.app_template_global("passlock_browser_messages")
+def passlock_browser_messages() -> dict[str, str]:
+    """Jinja global: the ``js.*`` sentences for passlock.js (overrides applied)."""
+    return browser_messages()
+
+
+@blueprint.app_template_global("passlock_message")
+def passlock_message(key: str, **fields: Any) -> str:
+    """Jinja global: one sentence of the catalogue."""
+    return message(key, **fields)
+
+
+@blueprint.app_template_global("passlock_passkey_ids")
+def passlock_passkey_ids() -> list[str]:
+    """Jinja global: the signed-in user's passkey ids ([] when anonymous)."""
+    try:
+        user = _extension().get_current_user()
+    except RuntimeError:  # no way to tell who is signed in (pages rendered outside an app)
+        return []
+    if user is None:
+        return []
+    return [a.id for a in _extension().authenticators_for(user)]
 
 
 # -- shared steps -----------------------------------------------------------------------------
@@ -217,13 +290,17 @@ def atomic(user: Any = None, principal: Principal | None = None) -> Iterator[Non
         raise
 
 
-def link_and_commit(user: Any, principal: Principal) -> tuple[Any, dict[str, Any]]:
+def link_and_commit(
+    user: Any, principal: Principal, label: str | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Run the ``link_passkey`` hook and commit; roll back and re-raise on any failure.
 
     Returns the hook's record and its JSON form, taken before the commit expires it (so the
     answer costs no extra query)."""
     with atomic(user, principal):
         authenticator = _extension().link(user, principal)
+        if label and hasattr(authenticator, "label"):
+            authenticator.label = label
         as_dict = _as_dict(authenticator, principal)
     return authenticator, as_dict
 
@@ -243,7 +320,12 @@ def register_page() -> ResponseReturnValue:
     """The page with the register-a-passkey form."""
     user = require_user()
     existing = [a.id for a in _extension().authenticators_for(user)]
-    return render_template("passlock/register.html", username=username_for(user), exclude=existing)
+    return render_template(
+        "passlock/register.html",
+        username=username_for(user),
+        exclude=existing,
+        next=_next_target(),
+    )
 
 
 @blueprint.post("/register")
@@ -252,12 +334,20 @@ def register() -> ResponseReturnValue:
     check_same_origin()
     user = require_user()
     data = read_body()
+    label = string_field(data, "label", required=False)
+    if label:
+        label = clean_text(label, field="label", max_length=MAX_LABEL)
     principal = principal_from(data, action="register")
-    authenticator, as_dict = link_and_commit(user, principal)
+    authenticator, as_dict = link_and_commit(user, principal, label)
     signals.passkey_registered.send(
         _app(), user=user, principal=principal, authenticator=authenticator
     )
-    target = current_app.config.get(cfg.REGISTER_REDIRECT) or url_for("passlock.list_passkeys")
+    flash(message("flash.registered", label=as_dict.get("label") or ""), "success")
+    target = (
+        _next_target(data)
+        or current_app.config.get(cfg.REGISTER_REDIRECT)
+        or url_for("passlock.list_passkeys")
+    )
     return _done(str(target), 201, authenticator=as_dict)
 
 
@@ -302,6 +392,7 @@ def login() -> ResponseReturnValue:
     signals.passkey_authenticated.send(
         _app(), user=user, principal=principal, authenticator=authenticator
     )
+    flash(message("flash.signed_in"), "success")
     target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
     return _done(target, 200, authenticator=as_dict)
 
@@ -359,6 +450,7 @@ def signup() -> ResponseReturnValue:
     extension.log_in(user)
     app = _app()
     signals.user_signed_up.send(app, user=user, principal=principal, authenticator=authenticator)
+    flash(message("flash.signed_up", username=username), "success")
     signals.passkey_registered.send(
         app, user=user, principal=principal, authenticator=authenticator
     )
@@ -374,7 +466,11 @@ def verify_page() -> ResponseReturnValue:
     """Confirm it's you: a passkey ceremony limited to the user's own passkeys."""
     user = require_user()
     allow = [a.id for a in _extension().authenticators_for(user)]
-    return render_template("passlock/verify.html", allow=allow, next=_next_target())
+    next_target = _next_target()
+    register_url = url_for("passlock.register_page", next=next_target or current_path())
+    return render_template(
+        "passlock/verify.html", allow=allow, next=next_target, register_url=register_url
+    )
 
 
 @blueprint.post("/verify")
@@ -392,6 +488,7 @@ def verify() -> ResponseReturnValue:
         extension.authenticate(principal)
     extension.mark_verified(user)
     signals.passkey_verified.send(_app(), user=user, authenticator=authenticator)
+    flash(message("flash.verified"), "success")
     target = _next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
     return _done(target, 200)
 
@@ -406,7 +503,9 @@ def list_passkeys() -> ResponseReturnValue:
     passkeys = _extension().authenticators_for(user)
     if wants_json():
         return jsonify([p.to_dict() for p in passkeys])
-    return render_template("passlock/list.html", passkeys=passkeys)
+    hook = _extension()._has_other_sign_in
+    can_delete_last = hook is None or bool(hook(user))
+    return render_template("passlock/list.html", passkeys=passkeys, can_delete_last=can_delete_last)
 
 
 @blueprint.post("/<authenticator_id>/rename")
@@ -421,6 +520,7 @@ def rename(authenticator_id: str) -> ResponseReturnValue:
         authenticator = extension.owned_authenticator(user, authenticator_id)
         authenticator.label = label
     signals.passkey_renamed.send(_app(), user=user, authenticator=authenticator, label=label)
+    flash(message("flash.renamed", label=label), "success")
     if wants_json():
         return jsonify(authenticator=authenticator.to_dict())
     return redirect(url_for("passlock.list_passkeys"), 303)
@@ -439,6 +539,7 @@ def delete(authenticator_id: str) -> ResponseReturnValue:
     signals.passkey_removed.send(
         _app(), user=user, authenticator_id=authenticator_id, record=record
     )
+    flash(message("flash.deleted"), "success")
     if wants_json():
         # What the browser needs to tell the device to forget it (WebAuthn Signal API).
         credential = (record or {}).get("credential")
