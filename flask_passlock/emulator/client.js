@@ -542,9 +542,9 @@ export async function isAutofillSupport() {
 
 // -- WebAuthn Signal API helpers -------------------------------------------------------------
 
+// Truthy when supported (as in the library: `undefined`, not `false`, when it is missing).
 const hasSignal = (name) =>
-  typeof globalThis.PublicKeyCredential !== "undefined" &&
-  typeof globalThis.PublicKeyCredential[name] === "function";
+  globalThis.PublicKeyCredential?.[name] && typeof globalThis.PublicKeyCredential[name] === "function";
 
 /** Whether the browser can be told to forget a passkey. */
 export const isPasskeyDeleteSupport = () => hasSignal("signalUnknownCredential");
