@@ -6,9 +6,14 @@ Keys:
   the error page;
 - ``"title.<action>"``: the heading of the error page after a failed action
   (``login``, ``register``...);
+- ``"link.<name>"``: the links of the error page (``try_again``, ``home``...);
 - ``"flash.<event>"``: the confirmation flashed after an action succeeded;
 - ``"js.<name>"``: what the browser code (``passlock.js``) shows; it reads them from the
-  page, so they are translated like the rest.
+  page (``passlock_browser_messages()`` in the ``scripts()`` macro), so they are
+  translated like the rest. A failed prompt is explained by cause: ``js.cancelled``,
+  ``js.not_allowed``, ``js.timed_out``, ``js.no_passkey``, ``js.unsupported``,
+  ``js.device_unsupported``, ``js.ip_address``, ``js.wrong_domain``, ``js.duplicate``,
+  ``js.network``, ``js.orphaned``, ``js.client_unavailable``, else ``js.failed``.
 
 Override any of them with ``app.config["PASSLOCK_MESSAGES"] = {key: sentence}``; values may be
 lazy strings (Flask-Babel's ``lazy_gettext``). Sentences may hold ``{name}`` fields, filled by

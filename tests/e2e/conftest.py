@@ -150,9 +150,17 @@ def live_example(emulator: PasslockEmulator, client_url: str, tmp_path: Path) ->
             db.engine.dispose()
 
 
-def screenshot(page: Any, name: str) -> None:
-    """Save a full-page screenshot to test-artifacts/<module>/<name>-<width>.png; with
-    PASSLOCK_UPDATE_SCREENSHOTS=1, the emulator runs also refresh docs/screenshots."""
+def screenshot(page: Any, name: str, both_widths: bool = False) -> None:
+    """Save a full-page screenshot to test-artifacts/<module>/<name>-<width>.png (at both
+    WIDTHS when asked); with PASSLOCK_UPDATE_SCREENSHOTS=1, the emulator runs also refresh
+    docs/screenshots."""
+    if both_widths:
+        size = page.viewport_size
+        for width in WIDTHS.values():
+            page.set_viewport_size({"width": width, "height": size["height"]})
+            screenshot(page, name)
+        page.set_viewport_size(size)
+        return
     width = page.viewport_size["width"]
     module = getattr(page, "client_module", "emulator")
     folder = ARTIFACTS / module

@@ -69,7 +69,7 @@ def test_verification_failed(page, live_example):
     status = status_of(page, "#passlock-verify")
     assert "could not confirm it's you" in status.inner_text()
     assert last_reason(page) == "not_allowed"
-    screenshot(page, "verify-error")
+    screenshot(page, "verify-error", both_widths=True)
 
 
 def test_creation_refused(page, live_example):
@@ -94,7 +94,7 @@ def test_no_passkey_on_this_device(page, live_example):
     status = status_of(page, "#passlock-login")
     assert "This device has no passkey for this account" in status.inner_text()
     assert last_reason(page) == "no_passkey"
-    screenshot(page, "login-error")
+    screenshot(page, "login-error", both_widths=True)
 
     # Signing in by username (its passkeys listed) says the same.
     page.fill("#passlock-login-username", "elsewhere")
@@ -154,7 +154,7 @@ def test_opened_by_ip_address(page, live_example):
     page.fill("#passlock-signup-username", "ip")
     page.click("#passlock-signup button[type=submit]")
     assert last_reason(page) == "ip_address"
-    screenshot(page, "ip-address")
+    screenshot(page, "ip-address", both_widths=True)
     status.locator("a").click()
     page.wait_for_url(f"http://localhost:{live_example.port}/passkey/signup?next=/secret")
     page.fill("#passlock-signup-username", "ip")

@@ -48,13 +48,12 @@ def rows_of(live, username: str):
 
 def test_passkey_first_sign_up_then_usernameless_sign_in(page, live_example):
     without_autofill(page)
-    signup(page, live_example, "carol", shot="signup")
+    signup(page, live_example, "carol", shot="signup-filled")
     user_id, rows = rows_of(live_example, "carol")
     assert len(rows) == 1 and rows[0][1] == user_id
     sign_out(page)
 
     page.goto(live_example.url + "/passkey/login")
-    screenshot(page, "login")
     page.click("#passlock-login button[type=submit]")
     page.wait_for_url(live_example.url + "/")
     assert page.inner_text("#current-user") == "carol"
@@ -124,7 +123,7 @@ def test_rename_and_delete(page, live_example, emulator):
     )
     assert answer.status == 201
     page.goto(live_example.url + "/passkey/")
-    screenshot(page, "manage")
+    screenshot(page, "manage", both_widths=True)
     page.click(f'tr[data-passkey-id="{first}"] .passlock-delete button')
     page.wait_for_selector(f'tr[data-passkey-id="{first}"]', state="detached")
     assert "Passkey deleted." in page.inner_text(".passlock-flashes")
@@ -168,7 +167,6 @@ def test_a_bad_rename_returns_to_the_list(page, live_example):
     page.click(".passlock-rename button")
     page.wait_for_selector("h1:text('The passkey was not renamed')")
     assert page.locator("[role=alert].passlock-error").count() == 1
-    screenshot(page, "error")
     page.click("text=Try again")
     page.wait_for_url(live_example.url + "/passkey/")
 
@@ -181,7 +179,7 @@ def test_step_up(page, live_example):
     time.sleep(3)
     page.goto(live_example.url + "/secret")
     page.wait_for_url("**/passkey/verify?next=/secret")
-    screenshot(page, "verify")
+    screenshot(page, "verify-stepup")
     page.click("#passlock-verify button[type=submit]")
     page.wait_for_url(live_example.url + "/secret")
     assert page.locator("#secret").count() == 1

@@ -22,6 +22,21 @@ pytestmark = pytest.mark.parametrize("client_module", ["emulator"], indirect=Tru
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
+#: Elements that stick out of their card (or passkey row).
+STICKING_OUT = """() => {
+  const found = [];
+  for (const box of document.querySelectorAll(".passlock-card, .passlock-passkeys tbody tr")) {
+    const outer = box.getBoundingClientRect();
+    for (const element of box.querySelectorAll("*")) {
+      const inner = element.getBoundingClientRect();
+      if (inner.width > 1 && (inner.right > outer.right + 1 || inner.left < outer.left - 1)) {
+        found.push(`${element.tagName}.${element.className} sticks out of ${box.className}`);
+      }
+    }
+  }
+  return found.slice(0, 5);
+}"""
+
 
 def axe_source() -> str:
     path = os.environ.get("PASSLOCK_TEST_AXE_JS")
@@ -56,6 +71,7 @@ def check(page, name: str, found: dict[str, list[str]]) -> None:
             )
             if overflow > 0:
                 problems.append(f"{overflow}px wider than the screen")
+            problems += page.evaluate(STICKING_OUT)
             found[f"{name} {width}px {scheme}"] = problems
         page.emulate_media(color_scheme="light")
         screenshot(page, name)

@@ -19,12 +19,12 @@ def test_sign_up_and_register_a_named_passkey(page, live_example, emulator):
     assert page.input_value("#passlock-register-username") == "alice"
     assert "Welcome, alice" in page.inner_text(".passlock-flashes")
     page.fill("#passlock-register-label", "Work laptop")
-    screenshot(page, "register")
+    screenshot(page, "register-named", both_widths=True)
 
     page.click("#passlock-register button[type=submit]")
     page.wait_for_url("**/passkey/")
     assert "Passkey added: “Work laptop”" in page.inner_text(".passlock-flashes")
-    screenshot(page, "passkeys")
+    screenshot(page, "passkey-added")
 
     assert page.js_errors == []
     credentials = page.authenticator.credentials()
@@ -73,7 +73,7 @@ def test_register_shows_server_refusal(page, live_example, emulator):
     page.click("#passlock-register button[type=submit]")
     status = status_of(page, "#passlock-register")
     assert "unavailable" in status.inner_text()
-    screenshot(page, "register-error")
+    screenshot(page, "register-error", both_widths=True)
     from example_app import db, passlock
 
     with live_example.app.app_context():
