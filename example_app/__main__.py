@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import argparse
 
+from werkzeug.serving import make_server
+
 from . import create_app
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m example_app")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=5000, help="port (default: %(default)s)")
     args = parser.parse_args()
     app = create_app()
-    emulator = app.extensions.get("passlock_emulator")
-    if emulator is not None:
-        print(f" * Using the built-in Passlock emulator at {emulator.url}")
-    print(f" * Open http://localhost:{args.port}/ (use 'localhost': passkeys refuse IP addresses)")
-    app.run(host=args.host, port=args.port, use_reloader=False)
+    server = make_server(args.host, args.port, app, threaded=True)
+    # Passkeys refuse IP addresses: point people at the host name, never at 127.0.0.1.
+    print(f" * Example app: open http://localhost:{server.server_port}/ (Ctrl-C to stop)")
+    print(" * A development server: use gunicorn or another WSGI server in production.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,15 @@ from .redirects import safe_next
 #: Largest request body read, in bytes: a code is at most 512 characters, an id_token a few KB.
 MAX_BODY = 64 * 1024
 
+#: The action a page's endpoint stands for (the error page's ``title.<action>``).
+_ACTIONS = {
+    "register_page": "register",
+    "login_options": "login",
+    "signup_page": "signup",
+    "verify_page": "verify",
+    "list_passkeys": "list",
+}
+
 #: The page to go back to after a failed action, by endpoint.
 _BACK = {
     "passlock.register": "passlock.register_page",
@@ -134,10 +143,16 @@ def done(target: str, status: int = 200, **payload: Any) -> ResponseReturnValue:
 
 
 def back_url() -> str | None:
-    """Where the error page's link goes: the page the failed action came from."""
+    """Where the error page's "Try again" goes after a failed action: the page it came from
+    (a safe Referer), else the action's own page. ``None`` for a page that failed."""
+    if request.method == "GET":
+        return None
+    came_from = safe_next(request.referrer)
+    if came_from:
+        return came_from
     endpoint = _BACK.get(request.endpoint or "")
     if endpoint is None:
-        return safe_next(request.referrer) if request.referrer else None
+        return None
     target = next_target()
     try:
         return url_for(endpoint, next=target) if target else url_for(endpoint)
@@ -161,7 +176,10 @@ def error_page(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None
 ) -> ResponseReturnValue:
     """The package's error page: what happened (the title), why (``detail``), a way back."""
-    key = "title." + (request.endpoint or "").rpartition(".")[2]
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    key = "title." + _ACTIONS.get(endpoint, endpoint)
+    if status == 405:
+        key = "title.method_not_allowed"
     if key not in DEFAULT_MESSAGES:
         key = "title.page_not_found" if status == 404 else "title.default"
     context = {

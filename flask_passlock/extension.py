@@ -22,7 +22,6 @@ from .exceptions import (
     UserNotVerified,
     WrongAccount,
 )
-from .messages import browser_messages
 from .models import make_authenticator_model, make_used_token_model
 from .principal import Principal
 from .state import PasslockState, get_state
@@ -457,7 +456,7 @@ class Passlock:
             "tenancyId": config[cfg.TENANCY_ID].strip(),
             "endpoint": endpoint if endpoint.endswith("/") else endpoint + "/",
             "clientUrl": config[cfg.CLIENT_URL],
-            "messages": browser_messages(),
+            "accept": "id_token" if get_state().verifier is not None else "code",
             "device": device.pending(),
         }
         if "csrf" in current_app.extensions:

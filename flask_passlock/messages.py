@@ -6,9 +6,14 @@ Keys:
   the error page;
 - ``"title.<action>"``: the heading of the error page after a failed action
   (``login``, ``register``...);
+- ``"link.<name>"``: the links of the error page (``try_again``, ``home``...);
 - ``"flash.<event>"``: the confirmation flashed after an action succeeded;
 - ``"js.<name>"``: what the browser code (``passlock.js``) shows; it reads them from the
-  page, so they are translated like the rest.
+  page (``passlock_browser_messages()`` in the ``scripts()`` macro), so they are
+  translated like the rest. A failed prompt is explained by cause: ``js.cancelled``,
+  ``js.not_allowed``, ``js.timed_out``, ``js.no_passkey``, ``js.unsupported``,
+  ``js.device_unsupported``, ``js.ip_address``, ``js.wrong_domain``, ``js.duplicate``,
+  ``js.network``, ``js.orphaned``, ``js.client_unavailable``, else ``js.failed``.
 
 Override any of them with ``app.config["PASSLOCK_MESSAGES"] = {key: sentence}``; values may be
 lazy strings (Flask-Babel's ``lazy_gettext``). Sentences may hold ``{name}`` fields, filled by
@@ -78,14 +83,19 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "title.delete": "The passkey was not deleted",
     "title.list": "Your passkeys could not be shown",
     "title.page_not_found": "Page not found",
+    "title.method_not_allowed": "This page cannot be used that way",
+    # -- links on the error page --------------------------------------------------------------
     "link.back": "Go back",
-    # -- confirmations ------------------------------------------------------------------------
+    "link.try_again": "Try again",
+    "link.home": "Go to the home page",
+    # -- confirmations, flashed after an action succeeded -------------------------------------
     "flash.registered": "Passkey added: “{label}”.",
     "flash.signed_in": "Signed in.",
     "flash.signed_up": "Welcome, {username}! Your account is protected by a passkey.",
     "flash.verified": "Thanks, that was you.",
     "flash.renamed": "Passkey renamed to “{label}”.",
     "flash.deleted": "Passkey deleted.",
+    "flash.signed_out": "Signed out. See you soon!",
     # -- the browser (passlock.js) ------------------------------------------------------------
     "js.starting": "Starting…",
     "js.working": "Working…",
@@ -97,21 +107,64 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "js.progress.getCredential": "Follow your browser's prompt to use your passkey…",
     "js.progress.verifyCredential": "Checking the passkey…",
     "js.need_username": "Please enter a username.",
-    "js.duplicate": "This device already holds a passkey for this account.",
-    "js.unsupported": "This browser or device does not support passkeys.",
-    "js.network": "The passkey service could not be reached. Please try again.",
+    # a ceremony that did not finish, by cause; each sentence says what to do next
+    "js.cancelled": (
+        "The passkey prompt was closed before it finished, so nothing changed. Press the "
+        "button to try again."
+    ),
+    "js.not_allowed": (
+        "Your device refused, or could not confirm it's you (PIN, fingerprint or face). "
+        "Try again and confirm when your device asks, or use another passkey."
+    ),
+    "js.timed_out": (
+        "The passkey prompt timed out. Try again; if your passkey is on your phone or a "
+        "security key, pick “Use another device” in the prompt or plug the key in."
+    ),
+    "js.no_passkey": (
+        "This device has no passkey for this account. Use the device you created it on, or "
+        "pick “Use another device” in the prompt to use your phone or a security key."
+    ),
+    "js.unsupported": (
+        "This browser can't use passkeys. Open this page in an up-to-date Chrome, Edge, "
+        "Firefox or Safari."
+    ),
+    "js.device_unsupported": (
+        "This device can't create this kind of passkey. Try another device or a security key."
+    ),
+    "js.ip_address": (
+        "Passkeys don't work when a site is opened by its IP address ({host}). Open it by "
+        "its name instead."
+    ),
+    "js.open_on_localhost": "Open this page on localhost",
+    "js.wrong_domain": (
+        "Your browser refused: this site's address doesn't match its passkey settings. "
+        "Please tell the site's administrator."
+    ),
+    "js.duplicate": (
+        "This device already has a passkey for this account, so you can already sign in "
+        "with it here. To add another, use another device or a security key."
+    ),
+    "js.network": "The passkey service could not be reached. Check your connection and try again.",
+    "js.client_unavailable": (
+        "The passkey library could not be loaded. Check your connection and reload the page."
+    ),
     "js.orphaned": (
         "This passkey no longer exists. It has been removed from your device if it supports "
         "that; please use another one."
     ),
-    "js.cancelled": "Passkey {verb} was cancelled.",
-    "js.failed": "The passkey {verb} failed. Please try again.",
-    "js.server_unreachable": "The server could not be reached. Please try again.",
-    "js.server_status": "The server answered {status}.",
+    "js.failed": "The passkey request failed. Please try again.",
+    "js.hint": (
+        "Nothing happening? If your passkey is on another device, pick “Use another device” "
+        "(or your phone) in the browser's prompt, or plug in your security key."
+    ),
+    "js.other_way": "Sign in another way",
+    "js.server_unreachable": (
+        "The server could not be reached. Check your connection and try again."
+    ),
+    "js.server_status": "Something went wrong on the server ({status}). Please try again.",
     "js.confirm_delete": "Delete this passkey? You won't be able to sign in with it any more.",
-    "js.verb.creation": "creation",
-    "js.verb.sign-in": "sign-in",
-    "js.verb.check": "check",
+    "js.deleting": "Deleting the passkey…",
+    "js.now": "just now",
 }
 
 

@@ -53,7 +53,7 @@ from .exceptions import (
     UserNotVerified,
     WrongPasskey,
 )
-from .messages import message
+from .messages import browser_messages, message
 from .principal import Principal
 from .state import get_state
 from .store import primary_key
@@ -200,9 +200,18 @@ def browser_config() -> dict[str, Any]:
 def passkey_ids() -> list[str]:
     """The signed-in user's passkey ids ([] when nobody is signed in): ``exclude`` of the
     register macros, so a device cannot create a second passkey for one account."""
-    user = _extension().get_current_user()
+    try:
+        user = _extension().get_current_user()
+    except RuntimeError:  # no way to tell who is signed in (a page rendered outside an app)
+        return []
     store = get_state().store
     return store.passkey_ids_for(user) if user is not None and store is not None else []
+
+
+@blueprint.app_template_global("passlock_browser_messages")
+def template_browser_messages() -> dict[str, str]:
+    """The ``js.*`` sentences for passlock.js (overrides applied)."""
+    return browser_messages()
 
 
 @blueprint.app_template_global("passlock_message")
@@ -469,7 +478,7 @@ def verify_page() -> ResponseReturnValue:
     user = require_user()
     allow = get_state().require_store().passkey_ids_for(user)
     target = next_target()
-    register_url = url_for("passlock.register_page", next=current_path())
+    register_url = url_for("passlock.register_page", next=target or current_path())
     return render_template(
         "passlock/verify.html", allow=allow, next=target, register_url=register_url
     )

@@ -116,3 +116,32 @@ def test_messages_can_be_replaced(parts, emulator):
     assert "Échec de la connexion" in login.get_data(as_text=True)
     page = parts.app.test_client().get("/passkey/login").get_data(as_text=True)
     assert '"cancelled": "Annul\\u00e9."' in page or '"cancelled": "Annulé."' in page
+
+
+def test_register_honours_a_safe_next(parts, emulator):
+    user_id = parts.create_user("ada")
+    client = parts.app.test_client(user=user_id)
+    page = client.get("/passkey/register?next=/account")
+    assert 'action="/passkey/register?next=/account"' in page.get_data(as_text=True) or (
+        "next=/account" in page.get_data(as_text=True)
+    )
+    answer = client.post(
+        "/passkey/register?next=/account", json={"id_token": emulator.issue_code().id_token}
+    )
+    assert answer.get_json()["redirect"] == "/account"
+
+
+def test_step_up_without_a_passkey_offers_to_create_one(parts):
+    user_id = parts.create_user("ada")
+    page = parts.app.test_client(user=user_id).get("/passkey/verify?next=/secret")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "/passkey/register?next=" in text
+
+
+def test_the_list_does_not_offer_what_would_be_refused(parts, emulator):
+    parts.passlock.has_other_sign_in(lambda user: False)
+    client, _, (only,) = parts.user_with_passkeys(emulator, "ada")
+    text = client.get("/passkey/").get_data(as_text=True)
+    assert f'action="/passkey/{only}/delete"' not in text
+    assert "only way to sign in" in text

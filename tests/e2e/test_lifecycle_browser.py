@@ -18,6 +18,7 @@ def signup(page, live, username: str, shot: str | None = None) -> None:
     page.click("#passlock-signup button[type=submit]")
     page.wait_for_url(live.url + "/")
     assert page.inner_text("#current-user") == username
+    assert f"Welcome, {username}!" in page.inner_text(".passlock-flashes")
 
 
 NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
@@ -30,7 +31,7 @@ def without_autofill(page) -> None:
 
 def sign_out(page) -> None:
     page.click("header form button")
-    page.wait_for_selector("text=Sign in")
+    page.wait_for_selector(".passlock-flash-success:text('Signed out')")
 
 
 def rows_of(live, username: str):
@@ -47,13 +48,12 @@ def rows_of(live, username: str):
 
 def test_passkey_first_sign_up_then_usernameless_sign_in(page, live_example):
     without_autofill(page)
-    signup(page, live_example, "carol", shot="signup")
+    signup(page, live_example, "carol", shot="signup-filled")
     user_id, rows = rows_of(live_example, "carol")
     assert len(rows) == 1 and rows[0][1] == user_id
     sign_out(page)
 
     page.goto(live_example.url + "/passkey/login")
-    screenshot(page, "login")
     page.click("#passlock-login button[type=submit]")
     page.wait_for_url(live_example.url + "/")
     assert page.inner_text("#current-user") == "carol"
@@ -104,18 +104,15 @@ def test_rename_and_delete(page, live_example, emulator):
     page.goto(live_example.url + "/passkey/")
     page.fill(".passlock-rename input[name=label]", "My laptop")
     page.click(".passlock-rename button")
-    page.wait_for_selector("td:text('My laptop')")
+    page.wait_for_selector(".passlock-passkey-label:text('My laptop')")
+    assert "renamed to “My laptop”" in page.inner_text(".passlock-flashes")
     user_id, rows = rows_of(live_example, "grace")
     assert rows[0][2] == "My laptop"
     first = rows[0][0]
 
-    # The only passkey of a passkey-only account cannot be deleted.
-    alerts = []
-    page.on("dialog", lambda dialog: alerts.append(dialog.message))
-    page.click(".passlock-delete button")
-    page.wait_for_timeout(500)
-    assert rows_of(live_example, "grace")[1][0][0] == first
-    assert any("only way" in m for m in alerts)
+    # The only passkey of a passkey-only account cannot be deleted: no button, and a note.
+    assert page.locator(".passlock-delete button").count() == 0
+    assert "only way to sign in" in page.inner_text(".passlock-note")
 
     # With a second passkey, the first one can go.
     issued = emulator.issue_code()
@@ -126,14 +123,52 @@ def test_rename_and_delete(page, live_example, emulator):
     )
     assert answer.status == 201
     page.goto(live_example.url + "/passkey/")
-    screenshot(page, "manage")
+    screenshot(page, "manage", both_widths=True)
     page.click(f'tr[data-passkey-id="{first}"] .passlock-delete button')
     page.wait_for_selector(f'tr[data-passkey-id="{first}"]', state="detached")
+    assert "Passkey deleted." in page.inner_text(".passlock-flashes")
     _, rows = rows_of(live_example, "grace")
     assert [r[0] for r in rows] == [issued.authenticator_id]
     assert first not in emulator.passkeys
     # and the device was told to forget it (WebAuthn Signal API)
+    for _ in range(20):
+        if not page.authenticator.credentials():
+            break
+        page.wait_for_timeout(100)
     assert page.authenticator.credentials() == []
+    assert page.js_errors == []
+
+
+def test_a_refused_delete_is_explained_on_the_page(page, live_example, emulator):
+    """Passlock is down: the passkey stays, and the page says why, inline, not in a popup."""
+    from flask_passlock.emulator import Fault
+
+    page.on("dialog", lambda dialog: dialog.accept() if dialog.type == "confirm" else None)
+    signup(page, live_example, "ivy")
+    issued = emulator.issue_code()
+    page.request.post(
+        live_example.url + "/passkey/register",
+        data={"code": issued.code},
+        headers={"Origin": live_example.url, "Accept": "application/json"},
+    )
+    page.goto(live_example.url + "/passkey/")
+    emulator.inject(Fault(503, b"", headers={"Retry-After": "5"}))
+    page.click(f'tr[data-passkey-id="{issued.authenticator_id}"] .passlock-delete button')
+    alert = page.locator("[role=alert].passlock-alert[data-status=error]")
+    alert.wait_for()
+    assert "unavailable" in alert.inner_text()
+    assert len(rows_of(live_example, "ivy")[1]) == 2
+
+
+def test_a_bad_rename_returns_to_the_list(page, live_example):
+    signup(page, live_example, "kim")
+    page.goto(live_example.url + "/passkey/")
+    page.fill(".passlock-rename input[name=label]", "   ")
+    page.click(".passlock-rename button")
+    page.wait_for_selector("h1:text('The passkey was not renamed')")
+    assert page.locator("[role=alert].passlock-error").count() == 1
+    page.click("text=Try again")
+    page.wait_for_url(live_example.url + "/passkey/")
 
 
 def test_step_up(page, live_example):
@@ -144,7 +179,7 @@ def test_step_up(page, live_example):
     time.sleep(3)
     page.goto(live_example.url + "/secret")
     page.wait_for_url("**/passkey/verify?next=/secret")
-    screenshot(page, "verify")
+    screenshot(page, "verify-stepup")
     page.click("#passlock-verify button[type=submit]")
     page.wait_for_url(live_example.url + "/secret")
     assert page.locator("#secret").count() == 1
@@ -173,3 +208,21 @@ def test_orphaned_passkey_is_forgotten_by_the_device(page, live_example, emulato
         page.wait_for_timeout(100)
     assert page.authenticator.credentials() == []
     assert page.locator("#current-user").count() == 0
+
+
+def test_step_up_for_an_account_without_a_passkey(page, live_example):
+    """A user with no passkey is offered to create one, then goes on to the page."""
+    page.goto(live_example.url + "/signup")
+    page.fill("#username", "lena")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/passkey/register")
+    page.goto(live_example.url + "/secret")
+    page.wait_for_url("**/passkey/verify?next=/secret")
+    page.click("#passlock-verify-register")
+    page.wait_for_url("**/passkey/register?next=/secret")
+    page.click("#passlock-register button[type=submit]")
+    page.wait_for_url("**/passkey/verify?next=/secret")
+    page.click("#passlock-verify button[type=submit]")
+    page.wait_for_url(live_example.url + "/secret")
+    assert page.locator("#secret").count() == 1
+    assert page.js_errors == []
