@@ -751,8 +751,8 @@ def main(argv: list[str] | None = None) -> int:
         blocks = []
         for network in networks:
             loopback = network is networks[0]
-            rounds = args.rounds or (2 if quick else 15)
-            batch = 2 if quick else 20 if loopback else 10
+            rounds = args.rounds or (2 if quick else 60 if loopback else 25)
+            batch = 2 if quick else 5 if loopback else 4
             for url in databases:
                 blocks.append(run_block(network, url, rounds, batch, rng, 1 if quick else 3))
         print_table(blocks)
