@@ -255,6 +255,7 @@ class Block:
     rounds: int
     batch: int
     cells: dict[tuple[str, str], Cell]
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 def signed_in(app: Flask) -> Any:
@@ -339,6 +340,7 @@ def run_block(
 ) -> Block:
     """Every operation x variant, ``rounds`` times ``batch`` requests, in shuffled order."""
     emulator = network.emulator
+    load_before = os.getloadavg()[0]
     code_app = build_app(database_url, network.config, verify_id_token=False)
     token_app = build_app(database_url, network.config, verify_id_token=True)
     create_tables(code_app)
@@ -388,6 +390,7 @@ def run_block(
         rounds,
         batch,
         cells,
+        (load_before, os.getloadavg()[0]),
     )
 
 
@@ -422,7 +425,7 @@ def print_table(blocks: list[Block]) -> None:
         n = block.rounds * block.batch
         print(
             f"\n{block.network}, {block.database}: {block.rounds} rounds x {block.batch} "
-            f"requests per variant (n={n})"
+            f"requests per variant (n={n}); load average {block.load[0]:.1f} -> {block.load[1]:.1f}"
         )
         if block.note:
             print(f"  {block.note}")
