@@ -7,9 +7,9 @@ In one run, for register, sign-up and sign-in: the naive recipe from Passlock's 
 ``requests.Session``), Flask-Passlock by code and by id_token, a bare Flask + Flask-Login route
 doing the same database writes, and the floor; over plain loopback and over a simulated link
 (TLS 1.3, +RTT, handshake charged), on SQLite and on PostgreSQL when a URL is given. The
-variants are interleaved in shuffled rounds and every figure printed is a ratio within this
-run. Then: JWKS downloads during a burst of sign-ins right after start, page weight, lookups
-by id at up to 1M rows, and a multi-worker load run.
+variants are interleaved in shuffled rounds; compare them by the ratios, which are taken
+within the run. Then: JWKS downloads during a burst of sign-ins right after start, page
+weight, lookups by id at up to 1M rows, and a multi-worker load run.
 """
 
 from __future__ import annotations
@@ -85,10 +85,10 @@ LEGEND = (
     "connections to Passlock per request; cpu ms: CPU time of the thread serving the request",
     "(median; the load of other processes barely moves it); thr x: throughput over the",
     "reference's (median of per-round ratios; higher is better); p50 x / p95 x: latency over",
-    "the reference's (lower is better). naive / session recipe: a fresh requests.get / one",
-    "module-level requests.Session per code exchange, as in Passlock's docs; bare: Flask +",
-    "Flask-Login doing the id_token path's database writes, without verifying anything;",
-    "floor: a GET on an open http.client connection and Core statements, no framework.",
+    "the reference's (lower is better). naive recipe: a fresh requests.get per code exchange,",
+    "as in Passlock's docs; session recipe: the same with one module-level requests.Session;",
+    "bare: Flask + Flask-Login doing the id_token path's database writes, without verifying",
+    "anything; floor: a GET on an open http.client connection and Core statements, no Flask.",
 )
 STATUS = {"register": 201, "signup": 201, "login": 200}
 PACKAGES = (
@@ -190,7 +190,7 @@ def database_version(url: str) -> str:
         engine.dispose()
 
 
-def print_header(args: argparse.Namespace, databases: list[str], from_env: bool) -> None:
+def print_header(databases: list[str], from_env: bool) -> None:
     print(f"Flask-Passlock benchmark  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"command:  {command_line(from_env)}")
     print(f"machine:  {machine()}; load average {os.getloadavg()[0]:.2f} at start")
@@ -739,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
     sqlite_url = f"sqlite:///{workdir / 'bench.sqlite'}"
     databases = [sqlite_url] + ([database_url] if database_url else [])
     rng = random.Random(args.seed)
-    print_header(args, databases, from_env)
+    print_header(databases, from_env)
 
     with ExitStack() as stack:
         emulator = stack.enter_context(PasslockEmulator())
