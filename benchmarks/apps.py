@@ -33,7 +33,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_passlock import Passlock
+from flask_passlock import Passlock, get_state
 
 #: The session recipe's one ``requests.Session`` for the whole process.
 SESSION = requests.Session()
@@ -43,9 +43,9 @@ TOKEN_TTL = timedelta(minutes=5)
 
 
 def internals(app: Flask) -> SimpleNamespace:
-    """The extension's per-app state: the only place the benchmark reaches past the public
-    API (``verifier`` to time a bare verification, ``extension`` for lookups by id)."""
-    state = app.extensions["passlock"]
+    """The extension's per-app state (``flask_passlock.get_state``): ``verifier`` to time a
+    bare verification, ``extension`` for lookups by id."""
+    state = get_state(app)
     return SimpleNamespace(client=state.client, verifier=state.verifier, extension=state.extension)
 
 

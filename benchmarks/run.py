@@ -618,7 +618,7 @@ def lookup_case(database_url: str, sizes: list[int], lookups: int) -> None:
             start = time.perf_counter()
             for authenticator_id in ids:
                 db.session.expunge_all()
-                assert extension.find_authenticator(authenticator_id) is not None
+                assert extension.store.find_authenticator(authenticator_id) is not None
             per = (time.perf_counter() - start) / lookups * 1e6
             print(f"  {size:>9,} rows: {per:7.1f} us per lookup")
         explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
