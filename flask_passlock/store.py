@@ -8,7 +8,7 @@ never touch the database session themselves. Any database error leaves as
 
 from __future__ import annotations
 
-import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -20,6 +20,9 @@ from sqlalchemy.orm import exc as orm_exc
 
 from .exceptions import AlreadyLinked, IdTokenReplayed, StorageError, UnknownUser
 from .principal import Principal
+
+#: Seconds between two clean-ups of the used-ceremony table, per process.
+PURGE_EVERY = 60.0
 
 
 def primary_key(user: Any) -> Any:
@@ -52,6 +55,7 @@ class SQLAlchemyStore:
         self.user_model = user_model
         self.authenticator_model = authenticator_model
         self.used_token_model = used_token_model
+        self._purged_at = time.monotonic()
 
     @property
     def session(self) -> Any:
@@ -242,7 +246,9 @@ class SQLAlchemyStore:
         :raises IdTokenReplayed: it was used before (by any worker).
         """
         model = self.used_token_model
-        if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
+        now = time.monotonic()
+        if now - self._purged_at > PURGE_EVERY:  # housekeeping: once a minute per process
+            self._purged_at = now
             self.purge_used()
         expires_at = principal.expires_at + timedelta(seconds=keep_for)
         self.session.add(model(jti=principal.id, expires_at=expires_at))
