@@ -8,6 +8,8 @@ Keys:
   (``login``, ``register``...);
 - ``"link.<name>"``: the links of the error page (``try_again``, ``home``...);
 - ``"flash.<event>"``: the confirmation flashed after an action succeeded;
+- ``"page.*"``, ``"nav.*"``, ``"form.*"``, ``"button.*"``, ``"table.*"``: the built-in pages
+  and the macros' forms;
 - ``"js.<name>"``: what the browser code (``passlock.js``) shows; it reads them from the
   page (``passlock_browser_messages()`` in the ``scripts()`` macro), so they are
   translated like the rest. A failed prompt is explained by cause: ``js.cancelled``,
@@ -96,6 +98,69 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "flash.renamed": "Passkey renamed to “{label}”.",
     "flash.deleted": "Passkey deleted.",
     "flash.signed_out": "Signed out. See you soon!",
+    # -- the pages and forms -----------------------------------------------------------------
+    "page.lang": "en",
+    "page.title": "Passkeys",
+    "nav.label": "Account",
+    "nav.home": "Home",
+    "nav.passkeys": "Your passkeys",
+    "nav.sign_in": "Sign in",
+    "nav.sign_up": "Sign up",
+    "page.list.title": "Your passkeys",
+    "page.list.add": "Add a passkey",
+    "page.list.lead": (
+        "Each passkey signs you in on one device or password manager. Give them names you "
+        "will recognise."
+    ),
+    "page.login.title": "Sign in",
+    "page.login.lead": (
+        "Use the passkey on this device, your phone or a security key. No password needed."
+    ),
+    "page.login.no_account": "No account yet?",
+    "page.login.sign_up": "Sign up with a passkey",
+    "page.register.title": "Add a passkey",
+    "page.register.lead": (
+        "Sign in next time with your fingerprint, face, screen lock or security key instead "
+        "of a password."
+    ),
+    "page.signup.title": "Sign up",
+    "page.signup.heading": "Create your account",
+    "page.signup.lead": (
+        "No password needed: your account is protected by a passkey on this device."
+    ),
+    "page.signup.have_account": "Already have an account?",
+    "page.verify.title": "Confirm it's you",
+    "page.verify.lead": (
+        "This page needs a recent passkey check. Use one of your passkeys to go on."
+    ),
+    "page.verify.no_passkey": (
+        "This page needs a passkey check, and your account has no passkey yet. Create one on "
+        "this device, then you'll go on to the page you asked for."
+    ),
+    "form.noscript": "Passkeys need JavaScript to be enabled.",
+    "form.username": "Username",
+    "form.choose_username": "Choose a username",
+    "form.optional": "(optional)",
+    "form.label": "Name this passkey",
+    "form.label_help": (
+        "For example “Work laptop” or “Phone”. Left empty, it is named after your browser "
+        "and device."
+    ),
+    "form.rename_aria": "New name for {label}",
+    "form.delete_aria": "Delete {label}",
+    "button.register": "Create a passkey",
+    "button.login": "Sign in with a passkey",
+    "button.signup": "Sign up with a passkey",
+    "button.verify": "Confirm with your passkey",
+    "button.rename": "Rename",
+    "button.delete": "Delete",
+    "table.passkey": "Passkey",
+    "table.created": "Created",
+    "table.last_used": "Last used",
+    "table.actions": "Actions",
+    "table.stored_in": "Stored in {platform}",
+    "table.never": "Never",
+    "table.empty": "No passkeys yet.",
     # -- the browser (passlock.js) ------------------------------------------------------------
     "js.starting": "Starting…",
     "js.working": "Working…",
