@@ -27,22 +27,13 @@ def _clean_faults(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def _database_params() -> list[Any]:
-    params: list[Any] = ["sqlite"]
-    params.append(
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="PASSLOCK_TEST_DATABASE_URL is not set"
-            ),
-        )
-    )
-    return params
+    return ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=_database_params())
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return "sqlite://"
     assert POSTGRES_URL
     return POSTGRES_URL
 
@@ -56,3 +47,38 @@ def parts(emulator: PasslockEmulator, database_url: str) -> Iterator[AppParts]:
 @pytest.fixture
 def app(parts: AppParts) -> Flask:
     return parts.app
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("database_url") == "postgresql":
+        return True
+    return item.get_closest_marker("postgres") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL, its cases are left out as one group (one line in the summary)."""
+    if POSTGRES_URL:
+        return
+    left_out = [item for item in items if _needs_postgres(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _needs_postgres(item)]
+        config.stash[_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    left_out = config.stash.get(_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"PostgreSQL: {left_out} cases not run (set PASSLOCK_TEST_DATABASE_URL to run them)"
+        )
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return f"PostgreSQL: {POSTGRES_URL.rsplit('@', 1)[-1]}"
+    return "PostgreSQL: its cases are left out (set PASSLOCK_TEST_DATABASE_URL to run them)"

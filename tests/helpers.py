@@ -19,7 +19,31 @@ from flask_passlock import Passlock
 from flask_passlock.emulator import PasslockEmulator
 from flask_passlock.testing import PasslockTestClient
 
-POSTGRES_URL = os.environ.get("PASSLOCK_TEST_DATABASE_URL")
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    """``url`` itself, or, in a test process of pytest-xdist, a database of that process's
+    own beside it (``test`` -> ``test_gw1``), created when missing: workers never share
+    tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = sa.make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": own.database},
+            )
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _database_of_this_worker(os.environ.get("PASSLOCK_TEST_DATABASE_URL"))
 
 _USER_IDS = itertools.count(1_000)
 

@@ -15,7 +15,7 @@ from flask_passlock.testing import gunicorn_server
 
 from .helpers import POSTGRES_URL
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="PASSLOCK_TEST_DATABASE_URL is not set")
+pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
