@@ -130,3 +130,27 @@ def test_an_idle_keep_alive_connection_is_closed_after_idle_timeout():
             assert sock.recv(1) == b""  # closed by the server
             assert 0.3 <= time.monotonic() - started < 2
         assert len({port for _, port in emulator.peers}) == 1
+
+
+def test_a_fault_travels_as_json_unchanged():
+    fault = Fault(
+        503, b"x" * 3_000_000, "text/plain", delay=0.5, reset=False, headers={"A": "1"}, drip=0.1
+    )
+    assert Fault.from_json(fault.as_json()) == fault
+    assert len(str(fault.as_json())) < 20_000  # a 3 MB body travels gzipped
+    assert Fault.from_json({"status": "x", "delay": -1, "reset": "yes"}) == Fault()
+
+
+def test_faults_reach_an_emulator_in_another_process():
+    from flask_passlock import PasslockClient, PasslockUnavailable
+    from flask_passlock.emulator import EmulatorProcess
+
+    with EmulatorProcess() as emulator:
+        issued = emulator.issue_code(username="ada")
+        assert issued.authenticator_id in emulator.passkeys
+        emulator.inject(Fault(503, b""), times=2)
+        with PasslockClient(emulator.tenancy_id, emulator.api_key, endpoint=emulator.url) as c:
+            with pytest.raises(PasslockUnavailable):
+                c.exchange_code(issued.code)
+            emulator.clear_faults()
+            assert c.exchange_code(issued.code).authenticator_id == issued.authenticator_id

@@ -1,5 +1,8 @@
 """Fault matrix: every route that calls Passlock, against every fault the emulator can inject.
 
+The emulator runs in a process of its own here (``EmulatorProcess``), as Passlock does: nothing
+in the app's process (its threads, its interpreter lock) can hide or cause a failure.
+
 Each case checks: a clear 502/503 in the format asked for (JSON or HTML), no row written or
 removed, an ``exchange_failed`` signal or log line without secrets, and the app still serving.
 The counts are written to ``test-artifacts/reliability.json`` (see docs/reliability.rst).
@@ -14,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from flask_passlock import signals
-from flask_passlock.emulator import Fault
+from flask_passlock.emulator import EmulatorProcess, Fault
 
 from .helpers import listen_to
 
@@ -81,6 +84,13 @@ def _write_report():
     out = Path(__file__).resolve().parents[1] / "test-artifacts"
     out.mkdir(exist_ok=True)
     (out / "reliability.json").write_text(json.dumps(REPORT, indent=2))
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """The emulator out of process, for this module (overrides the shared one)."""
+    with EmulatorProcess() as running:
+        yield running
 
 
 @pytest.fixture

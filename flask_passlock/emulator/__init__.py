@@ -65,11 +65,13 @@ from .codes import IssuedCode
 from .errors import ApiError
 from .faults import Fault
 from .outbox import OutboxMessage
+from .process import EmulatorProcess
 from .server import PasslockEmulator
 from .state import StateFileError
 
 __all__ = [
     "PasslockEmulator",
+    "EmulatorProcess",
     "PasslockBackend",
     "IssuedCode",
     "Fault",

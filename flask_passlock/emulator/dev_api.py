@@ -10,6 +10,7 @@ from html import escape
 from flask import Blueprint, Response, request
 
 from .backend import PasslockBackend
+from .faults import Fault
 from .outbox import OutboxMessage
 from .web import answer, bearer_token, json_body, pick
 
@@ -76,9 +77,23 @@ def dev_api(backend: PasslockBackend) -> Blueprint:
                 "id_token": issued.id_token,
                 "authenticatorId": issued.authenticator_id,
                 "userId": issued.user_id,
+                "principal": issued.principal,
             },
             201,
         )
+
+    @api.post("/<tenancy>/_emulator/faults")
+    def inject_fault(tenancy: str) -> Response:
+        """Answer the next REST call(s) with a fault (see :meth:`Fault.as_json`)."""
+        body = json_body()
+        times = body.get("times", 1)
+        backend.inject(Fault.from_json(body), times if isinstance(times, int) else 1)
+        return answer({"_tag": "FaultInjected", "faults": len(backend.faults)}, 201)
+
+    @api.delete("/<tenancy>/_emulator/faults")
+    def clear_faults(tenancy: str) -> Response:
+        backend.clear_faults()
+        return answer({"_tag": "FaultsCleared"})
 
     @api.post("/<tenancy>/_emulator/outbox")
     def send_email(tenancy: str) -> Response:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +42,45 @@ class Fault:
         """Whether the call is answered by the fault alone (not served by the emulator)."""
         return self.reset or self.status is not None or self.body is not None
 
+    def as_json(self) -> dict[str, Any]:
+        """The fault as JSON, for ``POST /{tenancy}/_emulator/faults`` (an emulator running in
+        another process); the body is gzipped, then base64 (a 3 MiB answer travels small)."""
+        body = None if self.body is None else base64.b64encode(gzip.compress(self.body)).decode()
+        return {
+            "status": self.status,
+            "body_gzip": body,
+            "content_type": self.content_type,
+            "delay": self.delay,
+            "reset": self.reset,
+            "headers": dict(self.headers),
+            "drip": self.drip,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        """The fault :meth:`as_json` describes (anything malformed: no such field)."""
+        body = data.get("body_gzip")
+        headers = data.get("headers")
+
+        def number(name: str) -> float:
+            value = data.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                return 0.0
+            return float(value)
+
+        status = data.get("status")
+        return cls(
+            status=status if isinstance(status, int) and 100 <= status <= 599 else None,
+            body=_gunzip(base64.b64decode(body)) if isinstance(body, str) else None,
+            content_type=str(data.get("content_type") or "text/html; charset=utf-8"),
+            delay=number("delay"),
+            reset=data.get("reset") is True,
+            headers={str(k): str(v) for k, v in headers.items()}
+            if isinstance(headers, dict)
+            else {},
+            drip=number("drip"),
+        )
+
     @classmethod
     def error(
         cls, tag: str, status: int | None = None, message: str | None = None, **fields: Any
@@ -48,3 +90,15 @@ class Fault:
         and message default to the emulator's own for ``tag``."""
         body = json.dumps(error_body(tag, message, **fields)).encode()
         return cls(error_status(tag) if status is None else status, body, "application/json")
+
+
+#: Largest fault body accepted over HTTP, once unzipped.
+MAX_FAULT_BODY = 16 * 1024 * 1024
+
+
+def _gunzip(data: bytes) -> bytes:
+    unzip = zlib.decompressobj(wbits=31)
+    body = unzip.decompress(data, MAX_FAULT_BODY)
+    if unzip.unconsumed_tail:
+        raise ValueError(f"a fault body is at most {MAX_FAULT_BODY} bytes")
+    return body
