@@ -63,14 +63,15 @@ _CODE = re.compile(r"[0-9A-Za-z]{4,16}")
 
 def clean_email(value: object) -> str:
     """An address fit to look up and to send to (stripped; otherwise as typed);
-    :class:`InvalidEmail` otherwise. Checked here, before Passlock is called: its server
+    :class:`InvalidEmail` otherwise (spaces, invisible characters, or bytes that were not
+    text, which arrive as U+FFFD). Checked here, before Passlock is called: its server
     library cannot answer a malformed address with an error the client can read."""
     if not isinstance(value, str):
         raise InvalidEmail()
     value = value.strip()
     if (
         not 3 <= len(value) <= MAX_EMAIL
-        or any(unicodedata.category(ch) in _REFUSED for ch in value)
+        or any(unicodedata.category(ch) in _REFUSED or ch == "\ufffd" for ch in value)
         or not _EMAIL.fullmatch(value)
     ):
         raise InvalidEmail()
