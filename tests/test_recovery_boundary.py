@@ -9,7 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .recovery_helpers import code_sent_to, new_address, recovery_app, signed_in_user
-from .test_boundary import NESTED, assert_clear_refusal, database_down
+from .test_boundary import (
+    NESTED,
+    assert_clear_refusal,
+    database_dies_after_commit,
+    database_down,
+)
 from .test_properties import json_values
 
 POSTS = [
@@ -113,20 +118,7 @@ def test_every_route_answers_503_when_the_database_is_down(rec, emulator, waitin
 
 def test_a_connection_dying_after_the_commit_still_signs_in(rec, emulator, waiting):
     client, _, recover_code, _ = waiting
-    import sqlalchemy as sa
-
-    with database_down(rec) as down:
-        down["on"] = False
-        with rec.app.app_context():
-            session_class = rec.db.session.session_factory.class_
-
-        def die(session):
-            down["on"] = True
-
-        sa.event.listen(session_class, "after_commit", die)
-        try:
-            answer = client.post("/passkey/recover/verify", json={"code": recover_code})
-        finally:
-            sa.event.remove(session_class, "after_commit", die)
+    with database_dies_after_commit(rec):
+        answer = client.post("/passkey/recover/verify", json={"code": recover_code})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert signed_in_user(client) is not None
