@@ -141,7 +141,8 @@ class Passlock(MailboxHooks):
         except ValueError as exc:
             raise RuntimeError(f"Flask-Passlock configuration ({cfg.TIMEOUT}?): {exc}") from None
         state = PasslockState(self, client, self._make_store(db, user_model, authenticator_model))
-        state.recovery = mail.check(app, client, self._hooks.get("send_email"))
+        hook = self._hooks.get("send_email")
+        state.recovery = mail.check(app, client, hook, has_store=state.store is not None)
         if config[cfg.VERIFY_ID_TOKEN]:
             state.verifier = _make_verifier(app, client)
         if config[cfg.RATE_LIMITS]:

@@ -50,10 +50,13 @@ def resolve(app: Flask, client: PasslockClient, hook: Mailer | None) -> Mailer |
     return None
 
 
-def check(app: Flask, client: PasslockClient, hook: Mailer | None) -> Mailer | None:
+def check(
+    app: Flask, client: PasslockClient, hook: Mailer | None, *, has_store: bool = True
+) -> Mailer | None:
     """The mailer of ``app`` when its config sends codes (``None`` when it sends none).
 
-    :raises RuntimeError: it sends codes and has no way to send email.
+    :raises RuntimeError: it sends codes and has no way to send email, or recovery is on
+        without a database (``has_store``).
     """
     keys = [key for key in (cfg.RECOVERY, cfg.SIGNUP_VERIFY_EMAIL) if app.config[key]]
     if not keys:
@@ -61,6 +64,11 @@ def check(app: Flask, client: PasslockClient, hook: Mailer | None) -> Mailer | N
     mailer = resolve(app, client, hook)
     if mailer is None:
         raise RuntimeError(NO_MAILER.format(keys=" and ".join(keys)))
+    if app.config[cfg.RECOVERY] and not has_store:
+        raise RuntimeError(
+            f"{cfg.RECOVERY} needs the database: pass db= and user_model= to Passlock() or "
+            "init_app()."
+        )
     return mailer
 
 

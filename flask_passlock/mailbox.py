@@ -3,14 +3,17 @@ email check: sending a code, keeping its challenge, checking the code a person t
 
 Where the state lives: a challenge's id and secret never reach the page or a form field. They
 stay in Flask's signed session (the browser holds it, HttpOnly, and cannot change it; a
-server-side session such as Flask-Session keeps them off the browser too), with the address
-the code went to and, for recovery, the account's id, until the code is used, expires or a new
-one replaces it. A code is checked with the secret, so only the browser that asked for it can
-use it, and at most once: Passlock consumes a verified challenge, and the app records its id in
-the one-use table as well (``"challenge:<id>"``), so that two requests racing with one code
-sign in once. Every verified challenge is checked again (purpose, address, account) before it
-is acted upon, then deleted at Passlock. Secrets and codes go only into request bodies to
-Passlock and into the email; never into a log line, a page, an exception or a signal.
+server-side session such as Flask-Session keeps them off the browser too), with the address as
+typed, until the code is used, expires or a new one replaces it. Flask's session is signed, not
+encrypted, so it holds nothing that tells whether an address has an account: the account a
+recovery code is for is bound to the challenge at Passlock (its ``userId``), not kept here.
+
+A code is checked with the secret, so only the browser that asked for it can use it, and at
+most once: Passlock consumes a verified challenge, and the app records its id in the one-use
+table as well (``"challenge:<id>"``), so that two requests racing with one code sign in once.
+Every verified challenge is checked again (purpose, address, account) before it is acted upon,
+then deleted at Passlock. Secrets and codes go only into request bodies to Passlock and into
+the email; never into a log line, a page, an exception or a signal.
 """
 
 from __future__ import annotations
@@ -92,15 +95,18 @@ def clean_code(value: object) -> str:
 # -- sending a code ---------------------------------------------------------------------------
 
 
-def send_code(flow: str, email: str, *, user_id: str | None = None, **keep: str | None) -> None:
-    """Create a challenge for ``email`` (bound to ``user_id`` when given), email its code, and
-    keep it for this browser (with ``keep``: ``typed``, ``username``...).
+def send_code(
+    flow: str, email: str, *, to: str | None = None, user_id: str | None = None, **keep: str
+) -> None:
+    """Create a challenge (bound to ``user_id`` when given), email its code to ``to`` (default:
+    ``email``, the address as typed; the same address but for case), and keep it for this
+    browser with ``email`` (and ``keep``: ``username``...).
 
     :raises ChallengeRateLimited: too many codes for this address lately.
     :raises EmailNotSent: the email could not be sent (the challenge is deleted again).
     """
     state = get_state()
-    challenge = state.client.create_challenge(email, PURPOSES[flow], user_id=user_id)
+    challenge = state.client.create_challenge(to or email, PURPOSES[flow], user_id=user_id)
     try:
         _deliver(flow, challenge)
     except Exception as error:  # noqa: BLE001 - whatever the mail backend raises
@@ -110,8 +116,7 @@ def send_code(flow: str, email: str, *, user_id: str | None = None, **keep: str 
     session[PENDING[flow]] = {
         "id": challenge.challenge_id,
         "secret": challenge.secret,
-        "email": challenge.email,
-        "user": user_id,
+        "email": email,
         "exp": int(challenge.expires_at.timestamp()),
         **keep,
     }
@@ -150,8 +155,8 @@ def drop(flow: str) -> None:
 
 def check_code(flow: str, code: object) -> tuple[Challenge, dict[str, Any]]:
     """Verify ``code`` against this browser's challenge in ``flow``; returns the verified
-    challenge (checked again: purpose, address, account) and what was kept with it. The
-    challenge is used up and deleted at Passlock.
+    challenge (checked again: its purpose, and the address) and what was kept with it. The
+    challenge is used up and deleted at Passlock. Check its ``user_id`` before acting on it.
 
     :raises CodeNotSent: no code is waiting for this browser.
     :raises InvalidChallengeCode: a wrong code (another try is allowed).
@@ -177,7 +182,6 @@ def check_code(flow: str, code: object) -> tuple[Challenge, dict[str, Any]]:
         challenge.purpose != PURPOSES[flow]
         or challenge.challenge_id != record["id"]
         or challenge.email.casefold() != record["email"].casefold()
-        or challenge.user_id != record.get("user")
     ):
         raise InvalidChallenge(reason="the verified challenge is not the one this browser has")
     forget_challenge(challenge.challenge_id)

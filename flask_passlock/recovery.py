@@ -106,7 +106,7 @@ def recover(data: dict[str, Any], user: Any) -> ResponseReturnValue:
             if isinstance(stored, str) and stored.casefold() == email.casefold():
                 address = stored  # the code goes to the address on the account
             user_id = freshness.user_key(account)
-        mailbox.send_code("recover", address, user_id=user_id, typed=email)
+        mailbox.send_code("recover", email, to=address, user_id=user_id)
     except PasslockError as error:
         return _refused("passlock/recover.html", error, email=typed)
     signals.recovery_requested.send(_app(), email=email, user=account)
@@ -126,8 +126,8 @@ def recover_verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     _on(cfg.RECOVERY)
     context = _code_context("recover")
     try:
-        challenge, kept = mailbox.check_code("recover", data.get("code"))
-        account = _recovered(challenge, kept)
+        challenge, _ = mailbox.check_code("recover", data.get("code"))
+        account = _recovered(challenge)
     except PasslockError as error:
         context["waiting"] = mailbox.pending("recover") is not None
         return _refused("passlock/recover_verify.html", error, **context)
@@ -138,9 +138,10 @@ def recover_verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     return done(url_for("passlock.register_page", next=list_url))
 
 
-def _recovered(challenge: Challenge, kept: dict[str, Any]) -> Any:
-    """The account a verified recovery challenge was for, found again by its address (it must
-    still be the account the code was sent for); the challenge recorded as used, once."""
+def _recovered(challenge: Challenge) -> Any:
+    """The account a verified recovery challenge was for (its ``userId`` at Passlock), found
+    again by the challenge's address: it must still be that account. The challenge is recorded
+    as used, once."""
     store = get_state().require_store()
     leeway = timedelta(seconds=float(current_app.config[cfg.ID_TOKEN_LEEWAY]))
     with store.transaction():
@@ -149,9 +150,9 @@ def _recovered(challenge: Challenge, kept: dict[str, Any]) -> Any:
         except IdTokenReplayed:
             raise InvalidChallenge(reason="the code was used by another request") from None
         account = None
-        if kept.get("user") is not None:
+        if challenge.user_id is not None:
             account = _extension().find_user_by_email(challenge.email)
-        if account is None or freshness.user_key(account) != kept["user"]:
+        if account is None or freshness.user_key(account) != challenge.user_id:
             raise NoAccount()
         if getattr(account, "is_active", True) is False:
             raise UserDisabled()
@@ -160,7 +161,7 @@ def _recovered(challenge: Challenge, kept: dict[str, Any]) -> Any:
 
 def _code_context(flow: str) -> dict[str, Any]:
     record = mailbox.pending(flow)
-    email = (record.get("typed") or record["email"]) if record else None
+    email = record["email"] if record else None
     username = record.get("username") if record else None
     return {"email": email, "username": username, "waiting": record is not None}
 
@@ -181,7 +182,7 @@ def signup_email(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         with get_state().require_store().errors():
             if _extension().find_user_by_username(username) is not None:
                 raise UsernameTaken()
-        mailbox.send_code("signup", email, typed=email, username=username)
+        mailbox.send_code("signup", email, username=username)
     except PasslockError as error:
         return _refused("passlock/signup_email.html", error, next=target, **typed)
     return done(url_for("passlock.signup_email_verify_page", next=target))

@@ -42,9 +42,16 @@ def test_off_by_default_needs_no_mail():
     assert app.extensions["passlock"].recovery is None
 
 
-def test_a_hook_given_to_the_constructor_or_before_init_app():
+def test_recovery_needs_the_database():
     app = Flask(__name__)
     app.config.update(REMOTE, PASSLOCK_RECOVERY=True)
+    with pytest.raises(RuntimeError, match="PASSLOCK_RECOVERY needs the database"):
+        Passlock(app, send_email=send)
+
+
+def test_a_hook_given_to_the_constructor_or_before_init_app():
+    app = Flask(__name__)
+    app.config.update(REMOTE, PASSLOCK_SIGNUP_VERIFY_EMAIL=True)
     Passlock(app, send_email=send)
     assert app.extensions["passlock"].recovery is send
     factory = Passlock()
@@ -60,12 +67,12 @@ def test_mail_extensions_are_found():
     from flask_mailman import Mail as Mailman
 
     app = Flask(__name__)
-    app.config.update(REMOTE, PASSLOCK_RECOVERY=True, MAIL_BACKEND="locmem")
+    app.config.update(REMOTE, PASSLOCK_SIGNUP_VERIFY_EMAIL=True, MAIL_BACKEND="locmem")
     Mailman(app)
     Passlock(app)
     assert app.extensions["passlock"].recovery is send_with_mailman
     app = Flask(__name__)
-    app.config.update(REMOTE, PASSLOCK_RECOVERY=True)
+    app.config.update(REMOTE, PASSLOCK_SIGNUP_VERIFY_EMAIL=True)
     FlaskMail(app)
     Passlock(app)
     assert app.extensions["passlock"].recovery is send_with_flask_mail
