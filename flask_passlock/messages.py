@@ -125,6 +125,7 @@ DEFAULT_MESSAGES: dict[str, str] = {
         "once, so that you can create a new passkey on this device."
     ),
     "recover.back": "Back to sign-in",
+    "verify.new_passkey": "Create a passkey on this device",
     "recover.submit": "Sign in",
     "signup_email.title": "Create your account",
     "signup_email.lead": (

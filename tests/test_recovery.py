@@ -82,8 +82,12 @@ def test_recovery_signs_in_for_recovery_only(rec, emulator, ada):
 
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "signed in with a code from your email" in page  # and asked to make a passkey
-    # step-up never counts a recovery sign-in
-    assert client.get("/settings").headers["Location"].startswith("/passkey/verify")
+    # step-up never counts a recovery sign-in; its page offers making a passkey here
+    step_up = client.get("/settings").headers["Location"]
+    assert step_up == "/passkey/verify?next=/settings"
+    page = client.get(step_up).get_data(as_text=True)
+    assert 'data-fallback-url="/passkey/register?next=/settings"' in page
+    assert 'data-fallback-label="Create a passkey on this device"' in page
     with rec.app.test_request_context():
         user = rec.db.session.get(rec.User, user_id)
         assert rec.passlock.verified_age(user) is None
@@ -329,6 +333,9 @@ def test_recovery_is_off_by_default(parts):
 def test_the_sign_in_page_offers_recovery(rec):
     page = rec.app.test_client().get("/passkey/login").get_data(as_text=True)
     assert re.search(r'<a href="/passkey/recover">Lost your device\?</a>', page)
+    # and the passkey form offers it when the prompt fails ("no passkey on this device")
+    assert 'data-fallback-url="/passkey/recover"' in page
+    assert 'data-fallback-label="Lost your device?"' in page
 
 
 @pytest.mark.parametrize("path", ["/passkey/recover", "/passkey/recover/verify"])

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_passlock.testing import VirtualAuthenticator
 
 from ..recovery_helpers import code_sent_to, other_than
-from .conftest import screenshot
+from .conftest import screenshot, status_of
 from .test_lifecycle_browser import sign_out, without_autofill
 
 
@@ -83,7 +83,11 @@ def test_lost_device_journey(page, live_example, emulator):
 
     lose_the_device(page)
     page.goto(live.url + "/passkey/login")
-    page.click("text=Lost your device?")
+    assert page.locator(".passlock-recover-link a").inner_text() == "Lost your device?"
+    page.click("#passlock-login button[type=submit]")  # the new device has no passkey...
+    status = status_of(page, "#passlock-login")
+    assert "This device has no passkey for this account" in status.inner_text()
+    status.locator("a", has_text="Lost your device?").click()  # ...and says where to go
     page.wait_for_url("**/passkey/recover")
     page.fill("#passlock-recover-email", address.upper())
     screenshot(page, "recover", both_widths=True)
