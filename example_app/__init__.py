@@ -1,5 +1,6 @@
-"""An example app using Flask-Passlock: passkey-first sign-up, sign-in (button, by username,
-autofill), managing passkeys, and a page behind a fresh passkey check (step-up).
+"""An example app using Flask-Passlock: passkey-first sign-up with a confirmed email address,
+sign-in (button, by username, autofill), account recovery by email code ("Lost your device?"),
+managing passkeys, and a page behind a fresh passkey check (step-up).
 
 Run it with ``python -m example_app`` and open http://localhost:5000/.
 
@@ -11,7 +12,13 @@ else starts one that keeps its passkeys in ``instance/emulator-state.json``. Set
 ``PASSLOCK_TENANCY_ID`` and ``PASSLOCK_API_KEY`` (and optionally ``PASSLOCK_ENDPOINT``,
 ``PASSLOCK_CLIENT_URL``, ``PASSLOCK_VERIFY_ID_TOKEN=1``) to use the real Passlock service;
 ``DATABASE_URL`` to use another database than the SQLite file in the instance folder;
-``SECRET_KEY`` to keep sessions across restarts. Under gunicorn::
+``SECRET_KEY`` to keep sessions across restarts.
+
+Emails (the one-time codes of sign-up and recovery) go to the emulator's development outbox,
+linked from the development banner (``<emulator>/_emulator/outbox``). Against the real Passlock
+service the app has no mail server, so both email features are off unless
+``PASSLOCK_RECOVERY=1`` is set with a way to send email (Flask-Mailman or Flask-Mail set up
+before Passlock, or a ``@passlock.send_email`` hook). Under gunicorn::
 
     flask --app example_app init-db        # optional: tables are also created on first use
     gunicorn -w 4 'example_app:create_app()'
@@ -66,6 +73,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    #: Confirmed with a code at passkey-first sign-up; the way back in (account recovery).
+    #: Accounts made with a username alone (``/signup``) have none.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True, nullable=True)
 
 
 passlock = Passlock(db=db, user_model=User)
@@ -126,6 +136,11 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         )
     if not app.config.get("PASSLOCK_TENANCY_ID"):
         use_emulator(app)
+    # Codes are emailed where the emulator's outbox can take them (or when asked for).
+    asked = os.environ.get("PASSLOCK_RECOVERY", "").lower() in ("1", "true")
+    emails = asked or _on_loopback(app.config.get("PASSLOCK_ENDPOINT"))
+    app.config.setdefault("PASSLOCK_RECOVERY", emails)
+    app.config.setdefault("PASSLOCK_SIGNUP_VERIFY_EMAIL", emails)
 
     db.init_app(app)
     login_manager.init_app(app)
@@ -133,6 +148,16 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     _tables(app)
     _routes(app)
     return app
+
+
+def _on_loopback(url: object) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(str(url or "")).hostname or ""
+    except ValueError:
+        return False
+    return host in ("localhost", "127.0.0.1", "::1")
 
 
 def warn(text: str) -> None:
@@ -259,11 +284,20 @@ def create_tables(app: Flask, attempts: int = 5) -> None:
         try:
             with app.app_context():
                 db.create_all()
+                _add_email_column()
             return
         except SQLAlchemyError:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def _add_email_column() -> None:
+    """Give a database made by an older version of this example its ``user.email`` column."""
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("user")}
+    if "email" not in columns:
+        with db.engine.begin() as connection:
+            connection.execute(sa.text('ALTER TABLE "user" ADD COLUMN email VARCHAR(254)'))
 
 
 def _tables(app: Flask) -> None:

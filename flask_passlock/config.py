@@ -89,12 +89,30 @@ BASE_TEMPLATE = "PASSLOCK_BASE_TEMPLATE"
 
 #: Rate limits (Flask-Limiter strings such as ``"10 per minute"``) for the routes that take
 #: a username or a code, by group: ``"options"`` (sign-in by username), ``"ceremony"``
-#: (register, login, signup, verify) and ``"recover"``. ``None`` switches rate limiting off.
+#: (register, login, signup, verify) and ``"recover"`` (the routes that email a code or check
+#: one: recovery, and sign-up's email check). ``None`` switches rate limiting off.
 RATE_LIMITS = "PASSLOCK_RATE_LIMITS"
 
 #: Flask-Limiter storage for :data:`RATE_LIMITS` (``"redis://..."``, ``"memcached://..."``).
 #: ``None``: the app's ``RATELIMIT_STORAGE_URI``, else in memory (one process only).
 RATE_LIMIT_STORAGE_URI = "PASSLOCK_RATE_LIMIT_STORAGE_URI"
+
+#: Account recovery by email: ``/passkey/recover`` sends a one-time code (a Passlock mailbox
+#: challenge) to the address of the account, and the code signs the user in to create a new
+#: passkey. Needs a way to send email (see :mod:`flask_passlock.mail`).
+RECOVERY = "PASSLOCK_RECOVERY"
+
+#: Passkey-first sign-up asks for an email address and checks it with a one-time code before
+#: the passkey and the account are made, so every account has a way back in.
+SIGNUP_VERIFY_EMAIL = "PASSLOCK_SIGNUP_VERIFY_EMAIL"
+
+#: Subject of the emails carrying a code. ``None``: the catalogue's ``mail.subject.recover``
+#: or ``mail.subject.signup`` (see :mod:`flask_passlock.messages`).
+MAIL_SUBJECT = "PASSLOCK_MAIL_SUBJECT"
+
+#: ``From`` address of those emails. ``None``: the mail extension's default sender
+#: (``MAIL_DEFAULT_SENDER``).
+MAIL_SENDER = "PASSLOCK_MAIL_SENDER"
 
 #: The one literal holding every default.
 DEFAULTS: dict[str, Any] = {
@@ -119,4 +137,8 @@ DEFAULTS: dict[str, Any] = {
     BASE_TEMPLATE: "passlock/base.html",
     RATE_LIMITS: None,
     RATE_LIMIT_STORAGE_URI: None,
+    RECOVERY: False,
+    SIGNUP_VERIFY_EMAIL: False,
+    MAIL_SUBJECT: None,
+    MAIL_SENDER: None,
 }

@@ -313,3 +313,49 @@ class IdTokenReplayed(InvalidIdToken):
     """The ceremony (its id_token's ``jti``, or its code's principal) was already used."""
 
     code = "id_token_replayed"
+
+
+# -- account recovery and email codes ---------------------------------------------------------
+
+
+class InvalidEmail(PasslockError):
+    """Not an email address (or one too long, or with invisible characters)."""
+
+    status_code = 400
+    code = "invalid_email"
+
+
+class CodeNotSent(PasslockError):
+    """A code was typed, but this browser has no code waiting (never asked, or used up)."""
+
+    status_code = 400
+    code = "code_not_sent"
+
+
+class EmailNotSent(PasslockError):
+    """The email carrying the code could not be sent (the app's mail server failed)."""
+
+    status_code = 503
+    code = "email_not_sent"
+
+
+class EmailNotVerified(PasslockError):
+    """Sign-up needs a confirmed email address (``PASSLOCK_SIGNUP_VERIFY_EMAIL``) first."""
+
+    status_code = 403
+    code = "email_not_verified"
+
+
+class EmailInUse(PasslockError):
+    """Sign-up with an address another account already has (told only to whoever proved they
+    hold the mailbox)."""
+
+    status_code = 409
+    code = "email_in_use"
+
+
+class NoAccount(PasslockError):
+    """Recovery: the address was proven, but no account (able to sign in) has it."""
+
+    status_code = 404
+    code = "no_account"

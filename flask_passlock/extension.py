@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, has_app_context, request
 
 from . import config as cfg
-from . import device, freshness
+from . import device, freshness, mail
 from .client import PasslockClient, parse_timeout
 from .exceptions import (
+    EmailInUse,
     LastPasskey,
     NotAPasskey,
     NotFound,
@@ -22,6 +23,7 @@ from .exceptions import (
     UserNotVerified,
     WrongAccount,
 )
+from .mailbox import MailboxHooks
 from .models import make_authenticator_model, make_used_token_model
 from .principal import Principal
 from .state import PasslockState, get_state
@@ -41,7 +43,7 @@ _NO_LOGIN = (
 )
 
 
-class Passlock:
+class Passlock(MailboxHooks):
     """Passkeys backed by Passlock, for one or more Flask apps.
 
     ::
@@ -57,6 +59,8 @@ class Passlock:
         its primary key.
     :param authenticator_model: your own model built on
         :class:`~flask_passlock.AuthenticatorMixin`, instead of the default one.
+    :param send_email: how to send the emails of one-time codes (the ``send_email`` hook),
+        given here when ``init_app`` runs before the hook could be registered.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class Passlock:
         db: Any = None,
         user_model: type[Any] | None = None,
         authenticator_model: type[Any] | None = None,
+        send_email: Callable[[str, str, str, str | None], None] | None = None,
     ) -> None:
         self.db = db
         self.user_model = user_model
@@ -73,6 +78,8 @@ class Passlock:
         if authenticator_model is None and db is not None and user_model is not None:
             self._authenticator_model = make_authenticator_model(db, user_model)
         self._hooks: dict[str, Callable[..., Any]] = {}
+        if send_email is not None:
+            self.send_email(send_email)
         if app is not None:
             self.init_app(app)
 
@@ -96,11 +103,14 @@ class Passlock:
         ``PASSLOCK_ID_TOKEN_ALGORITHMS``, ``PASSLOCK_ID_TOKEN_LEEWAY``,
         ``PASSLOCK_ID_TOKEN_ISSUER``, ``PASSLOCK_JWKS_MIN_REFRESH``,
         ``PASSLOCK_REQUIRE_USER_VERIFICATION``, ``PASSLOCK_MESSAGES``,
-        ``PASSLOCK_BASE_TEMPLATE``, ``PASSLOCK_RATE_LIMITS`` and
-        ``PASSLOCK_RATE_LIMIT_STORAGE_URI``.
+        ``PASSLOCK_BASE_TEMPLATE``, ``PASSLOCK_RATE_LIMITS``,
+        ``PASSLOCK_RATE_LIMIT_STORAGE_URI``, ``PASSLOCK_RECOVERY``,
+        ``PASSLOCK_SIGNUP_VERIFY_EMAIL``, ``PASSLOCK_MAIL_SUBJECT`` and
+        ``PASSLOCK_MAIL_SENDER``.
 
-        :raises RuntimeError: the app already has a Passlock instance, or a key is missing,
-            empty or invalid (the message names it).
+        :raises RuntimeError: the app already has a Passlock instance, a key is missing,
+            empty or invalid (the message names it), or codes are to be emailed and there is
+            no way to send email (:mod:`flask_passlock.mail`).
         """
         if "passlock" in app.extensions:
             raise RuntimeError(
@@ -131,6 +141,8 @@ class Passlock:
         except ValueError as exc:
             raise RuntimeError(f"Flask-Passlock configuration ({cfg.TIMEOUT}?): {exc}") from None
         state = PasslockState(self, client, self._make_store(db, user_model, authenticator_model))
+        hook = self._hooks.get("send_email")
+        state.recovery = mail.check(app, client, hook, has_store=state.store is not None)
         if config[cfg.VERIFY_ID_TOKEN]:
             state.verifier = _make_verifier(app, client)
         if config[cfg.RATE_LIMITS]:
@@ -270,15 +282,21 @@ class Passlock:
         return hook(username) if hook else self.store.user_by_username(username)
 
     def new_user(self, username: str, principal: Principal) -> Any:
-        """Create and add a user for passkey-first sign-up (``create_user`` hook)."""
+        """Create and add a user for passkey-first sign-up (``create_user`` hook), with the
+        confirmed :attr:`signup_email` when there is one (:class:`EmailInUse` if an account
+        has it already)."""
         hook = self._hooks.get("create_user")
-        user = hook(username, principal) if hook else self.store.new_user(username)
+        email = self.signup_email
+        if email is not None and self.find_user_by_email(email) is not None:
+            raise EmailInUse()
+        user = hook(username, principal) if hook else self.store.new_user(username, email)
         self.store.add_user(user)
         return user
 
-    def log_in(self, user: Any) -> None:
-        """Log ``user`` in (``login_user`` hook) and record the passkey check. Touches no
-        database: it runs after the commit."""
+    def log_in(self, user: Any, how: str = "passkey") -> None:
+        """Log ``user`` in (``login_user`` hook) and record how they proved it's them
+        (``"passkey"``, or ``"recovery"``: never fresh for step-up). Touches no database: it
+        runs after the commit."""
         hook = self._hooks.get("login_user")
         if hook is not None:
             hook(user)
@@ -289,7 +307,7 @@ class Passlock:
                 raise RuntimeError(_NO_LOGIN) from None
             flask_login.login_user(user, remember=bool(current_app.config[cfg.REMEMBER]))
         freshness.start_login()
-        freshness.mark_verified(user)
+        freshness.mark_verified(user, how=how)
 
     def mark_verified(self, user: Any) -> None:
         """Record in the (signed) session that ``user`` just verified with a passkey."""

@@ -22,6 +22,11 @@ VERIFIED = "_passlock_verified"
 LOGIN = "_passlock_login"
 
 
+def now() -> float:
+    """The time of day, in seconds (a test may replace it to let time pass)."""
+    return time.time()
+
+
 def user_key(user: Any) -> str:
     get_id = getattr(user, "get_id", None)
     if callable(get_id):
@@ -47,7 +52,7 @@ def mark_verified(user: Any, how: str = "passkey") -> None:
     if LOGIN not in session:
         session[LOGIN] = secrets.token_urlsafe(12)
     session[VERIFIED] = {
-        "at": int(time.time()),
+        "at": int(now()),
         "user": user_key(user),
         "login": session[LOGIN],
         "how": how,
@@ -66,7 +71,7 @@ def verified_age(user: Any) -> float | None:
     record = _record(user)
     if record is None or record.get("how") != "passkey":
         return None
-    return max(0.0, time.time() - float(record["at"]))
+    return max(0.0, now() - float(record["at"]))
 
 
 def _record(user: Any) -> dict[str, Any] | None:

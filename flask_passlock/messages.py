@@ -10,6 +10,8 @@ Keys:
 - ``"flash.<event>"``: the confirmation flashed after an action succeeded;
 - ``"page.*"``, ``"nav.*"``, ``"form.*"``, ``"button.*"``, ``"table.*"``: the built-in pages
   and the macros' forms;
+- ``"recover.*"``, ``"signup_email.*"``, ``"email.*"``, ``"code.*"``: the pages of account
+  recovery and of sign-up's email check; ``"mail.*"``: the subject of the emails with a code;
 - ``"js.<name>"``: what the browser code (``passlock.js``) shows; it reads them from the
   page (``passlock_browser_messages()`` in the ``scripts()`` macro), so they are
   translated like the rest. A failed prompt is explained by cause: ``js.cancelled``,
@@ -161,6 +163,65 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "table.stored_in": "Stored in {platform}",
     "table.never": "Never",
     "table.empty": "No passkeys yet.",
+    # -- account recovery and email codes (mailbox challenges) --------------------------------
+    "invalid_email": "Please enter a valid email address, such as name@example.com.",
+    "code_not_sent": (
+        "No code is waiting for this browser (it may have been used already). Please ask for "
+        "a new one."
+    ),
+    "email_not_sent": "The email with your code could not be sent. Please try again in a moment.",
+    "email_not_verified": "Please confirm your email address first.",
+    "email_in_use": (
+        "An account already uses this email address. If it's yours, get back into it with "
+        "“Lost your device?” on the sign-in page."
+    ),
+    "no_account": (
+        "No account here uses this email address. Try another address you may have used, or "
+        "sign up."
+    ),
+    "title.recover": "The code was not sent",
+    "title.recover_verify": "The code was not accepted",
+    "title.signup_email": "The code was not sent",
+    "title.signup_email_verify": "The code was not accepted",
+    "recover.link": "Lost your device?",
+    "recover.title": "Lost your device?",
+    "recover.lead": (
+        "Enter the email address of your account. We'll email you a code that signs you in "
+        "once, so that you can create a new passkey on this device."
+    ),
+    "recover.back": "Back to sign-in",
+    "verify.new_passkey": "Create a passkey on this device",
+    "recover.submit": "Sign in",
+    "signup_email.title": "Create your account",
+    "signup_email.lead": (
+        "Choose a username and enter your email address. We'll email you a code to confirm "
+        "it, so that you can always get back in, even if you lose your device."
+    ),
+    "signup_email.username": "Choose a username",
+    "signup_email.confirmed": "Email confirmed: {email}",
+    "signup_email.submit": "Confirm",
+    "email.label": "Email address",
+    "email.send": "Email me a code",
+    "code.title": "Check your email",
+    "code.lead": "We sent a 6-digit code to {email}. It works once, for a few minutes.",
+    "code.label": "Code from the email",
+    "code.resend": "Send a new code",
+    "code.other_address": "Use another address",
+    "code.start": "Enter your email address",
+    "code.hint": "No email after a minute? Look in your spam folder, or send a new code.",
+    "link.signup": "Sign up",
+    "flash.recovered": (
+        "You're signed in with a code from your email. Create a passkey on this device to "
+        "sign in next time."
+    ),
+    "flash.remove_lost": (
+        "If you lost a device, delete its passkey below: it can then no longer sign in to "
+        "your account."
+    ),
+    "flash.email_confirmed": "Email confirmed. Now create your passkey.",
+    "mail.subject.recover": "Your code to get back into your account",
+    "mail.subject.signup": "Your code to confirm your email address",
+    "mail.text": "Your one-time code is {code}. If you did not ask for it, ignore this email.",
     # -- the browser (passlock.js) ------------------------------------------------------------
     "js.starting": "Starting…",
     "js.working": "Working…",

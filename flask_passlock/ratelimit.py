@@ -12,7 +12,7 @@ counted per client address (``request.remote_addr``: behind a proxy, use Werkzeu
 ``ceremony``
     ``POST`` to register, login, signup and verify.
 ``recover``
-    the account recovery routes (each one emails a code).
+    the routes that email a code or check one: account recovery and sign-up's email check.
 """
 
 from __future__ import annotations

@@ -55,3 +55,14 @@ passkey_verified = _signals.signal("passkey-verified")
 #: Passlock and here. Arguments: ``user``, ``authenticator_ids`` and ``records`` (Passlock's
 #: records of the deleted passkeys).
 user_forgotten = _signals.signal("user-forgotten")
+
+#: Sent after ``POST /passkey/recover`` emailed a code. Arguments: ``email`` (the address
+#: typed) and ``user`` (the account that has it, or ``None``: a code goes out either way, so
+#: that the page tells nothing). For an audit log, or a "someone asked to get into your
+#: account" notice. The code and the challenge's secret are never sent with it.
+recovery_requested = _signals.signal("recovery-requested")
+
+#: Sent after a recovery code signed a user in (for recovery only: they are sent on to create a
+#: new passkey, and it never counts as a fresh passkey check). Arguments: ``user`` and
+#: ``challenge`` (the verified :class:`~flask_passlock.Challenge`: no secret, no code).
+account_recovered = _signals.signal("account-recovered")

@@ -35,7 +35,8 @@ class PasslockState:
     verifier: IdTokenVerifier | None = None
     #: Applies ``PASSLOCK_RATE_LIMITS``; ``None`` when they are off.
     rate_limiter: RateLimiter | None = None
-    #: What the recovery flow needs (its mailer), when recovery is on.
+    #: How this app sends the emails of one-time codes (:mod:`flask_passlock.mail`), when
+    #: ``PASSLOCK_RECOVERY`` or ``PASSLOCK_SIGNUP_VERIFY_EMAIL`` is on; else ``None``.
     recovery: Any = None
 
     def require_store(self) -> SQLAlchemyStore:

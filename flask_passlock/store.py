@@ -116,9 +116,28 @@ class SQLAlchemyStore:
             found = [u for u in found if u.username == username]
         return found[0] if found else None
 
-    def new_user(self, username: str) -> Any:
-        """A new user of the user model with this username (added, not committed)."""
+    def user_by_email(self, email: str) -> Any:
+        """The user whose ``email`` equals ``email``, ignoring case, or ``None`` (also when
+        several accounts share it in different cases and none has it exactly: recovery must
+        never pick one of them by chance)."""
+        model = self.user_model
+        if model is None or not hasattr(model, "email"):
+            raise RuntimeError(
+                "Flask-Passlock cannot look users up by email: give the user model an "
+                "'email' column or register @passlock.user_by_email."
+            )
+        query = sa.select(model).where(sa.func.lower(model.email) == email.lower()).limit(2)
+        found = list(self.session.scalars(query))
+        if len(found) > 1:
+            found = [u for u in found if u.email == email]
+        return found[0] if len(found) == 1 else None
+
+    def new_user(self, username: str, email: str | None = None) -> Any:
+        """A new user of the user model with this username, and this (confirmed) email when
+        given and the model has an ``email`` column (added, not committed)."""
         model = self._user_model("create users", "create_user")
+        if email is not None and hasattr(model, "email"):
+            return model(username=username, email=email)
         return model(username=username)
 
     def add_user(self, user: Any) -> None:
@@ -245,13 +264,20 @@ class SQLAlchemyStore:
 
         :raises IdTokenReplayed: it was used before (by any worker).
         """
+        self.use_key(principal.id, principal.expires_at + timedelta(seconds=keep_for))
+
+    def use_key(self, key: str, expires_at: datetime) -> None:
+        """Record that ``key`` (a ceremony's id, or ``"challenge:<id>"``) was used, in the
+        transaction; the row is kept until ``expires_at``.
+
+        :raises IdTokenReplayed: it was used before (by any worker).
+        """
         model = self.used_token_model
         now = time.monotonic()
         if now - self._purged_at > PURGE_EVERY:  # housekeeping: once a minute per process
             self._purged_at = now
             self.purge_used()
-        expires_at = principal.expires_at + timedelta(seconds=keep_for)
-        self.session.add(model(jti=principal.id, expires_at=expires_at))
+        self.session.add(model(jti=key, expires_at=expires_at))
         try:
             self.session.flush()  # the primary key refuses a ceremony seen before
         except (sa_exc.IntegrityError, orm_exc.FlushError):

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from . import config as cfg
-from . import device, signals
+from . import device, mailbox, signals
 from ._http import (
     current_path,
     done,
@@ -40,6 +40,7 @@ from .csrf import check_same_origin
 from .exceptions import (
     AlreadyLinked,
     BadRequest,
+    EmailNotVerified,
     IdTokenReplayed,
     InvalidIdToken,
     NoSuchPasskey,
@@ -436,8 +437,14 @@ def login(data: dict[str, Any], user: Any) -> ResponseReturnValue:
 
 @blueprint.get("/signup")
 def signup_page() -> ResponseReturnValue:
-    """The sign-up page: pick a username, create a passkey, get an account."""
-    return render_template("passlock/signup.html", next=next_target())
+    """The sign-up page: pick a username, create a passkey, get an account (after confirming
+    an email address with a code, under ``PASSLOCK_SIGNUP_VERIFY_EMAIL``)."""
+    confirmed = None
+    if current_app.config[cfg.SIGNUP_VERIFY_EMAIL]:
+        confirmed = mailbox.confirmed_signup()
+        if confirmed is None:
+            return render_template("passlock/signup_email.html", next=next_target())
+    return render_template("passlock/signup.html", next=next_target(), confirmed=confirmed)
 
 
 @action("/signup", limit="ceremony")
@@ -449,15 +456,22 @@ def signup(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     or 400 / 409): the page asks before the browser makes a passkey for it."""
     username = clean_username(data.get("username"))
     if not data.get("code") and not data.get("id_token"):
+        mailbox.signup_email()  # no confirmed address: refused before a passkey is made
         with get_state().require_store().errors():
             if _extension().find_user_by_username(username) is not None:
                 raise UsernameTaken()
         return jsonify(username=username)
+    try:
+        g.passlock_signup_email = mailbox.signup_email()
+    except EmailNotVerified:
+        _discard_unread()
+        raise
     g.passlock_label = _optional_label(data)
     g.passlock_signing_up = True
     principal = principal_from(data, "signup")
     user, authenticator, as_dict = link_new_passkey(None, principal, new_user=username)
     _extension().log_in(user)  # after the commit: touches no database
+    mailbox.forget_signup()
     app = _app()
     signals.user_signed_up.send(app, user=user, principal=principal, authenticator=authenticator)
     signals.passkey_registered.send(
@@ -557,3 +571,7 @@ def delete(data: dict[str, Any], user: Any, authenticator_id: str) -> ResponseRe
         return jsonify(deleted=authenticator_id, credential=device.credential_of(record))
     device.queue_forget([record] if record else [])
     return done(url_for("passlock.list_passkeys"))
+
+
+# The routes of account recovery and of sign-up's email check (mailbox challenges).
+from . import recovery  # noqa: E402, F401

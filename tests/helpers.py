@@ -62,11 +62,11 @@ class AppParts:
     def Authenticator(self) -> Any:  # noqa: N802 - a model class
         return self.passlock.authenticator_model
 
-    def create_user(self, username: str) -> Any:
+    def create_user(self, username: str, **columns: Any) -> Any:
         """A new user; its id is unique in the whole test session, because the app's user ids
         become Passlock user ids in the one emulator every test shares."""
         with self.app.app_context():
-            user = self.User(id=next(_USER_IDS), username=username)
+            user = self.User(id=next(_USER_IDS), username=username, **columns)
             self.db.session.add(user)
             self.db.session.commit()
             return user.id
@@ -96,7 +96,11 @@ class AppParts:
             ]
 
 
-def build_app(emulator: PasslockEmulator, database_url: str, **config: Any) -> AppParts:
+def build_app(
+    emulator: PasslockEmulator, database_url: str, *, with_email: bool = False, **config: Any
+) -> AppParts:
+    """A small app; ``with_email`` gives its users an (optional, unique) ``email`` column."""
+
     class Base(DeclarativeBase):
         pass
 
@@ -106,6 +110,8 @@ def build_app(emulator: PasslockEmulator, database_url: str, **config: Any) -> A
         __tablename__ = "account"
         id: Mapped[int] = mapped_column(primary_key=True)
         username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+        if with_email:
+            email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
 
     app = Flask(__name__)
     app.test_client_class = PasslockTestClient
@@ -132,7 +138,7 @@ def build_app(emulator: PasslockEmulator, database_url: str, **config: Any) -> A
 
 @contextmanager
 def app_parts(emulator: PasslockEmulator, database_url: str, **config: Any) -> Iterator[AppParts]:
-    """A test app for the block; its tables are dropped after it."""
+    """A test app for the block (``build_app``'s arguments); its tables are dropped after it."""
     built = build_app(emulator, database_url, **config)
     try:
         yield built

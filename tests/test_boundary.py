@@ -172,6 +172,24 @@ def database_down(parts, *, when=lambda statement: True):
         sa.event.remove(engine, "before_cursor_execute", fail)
 
 
+@contextmanager
+def database_dies_after_commit(parts):
+    """The database works until a commit, and is down from then on."""
+    with database_down(parts) as down:
+        down["on"] = False
+        with parts.app.app_context():
+            session_class = parts.db.session.session_factory.class_
+
+        def die(session):
+            down["on"] = True
+
+        sa.event.listen(session_class, "after_commit", die)
+        try:
+            yield
+        finally:
+            sa.event.remove(session_class, "after_commit", die)
+
+
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "html"])
 def test_every_route_answers_503_when_the_database_is_down(parts, emulator, world, as_json):
     client, _, ids = world
@@ -241,19 +259,8 @@ def test_a_connection_dying_after_the_commit_still_signs_in(parts, emulator, rou
     else:
         body = {"username": "zoe", "code": emulator.issue_code().code}
     client = parts.app.test_client()
-    with database_down(parts) as down:
-        down["on"] = False
-        with parts.app.app_context():
-            session_class = parts.db.session.session_factory.class_
-
-        def die(session):
-            down["on"] = True
-
-        sa.event.listen(session_class, "after_commit", die)
-        try:
-            response = client.post(f"/passkey/{route}", json=body)
-        finally:
-            sa.event.remove(session_class, "after_commit", die)
+    with database_dies_after_commit(parts):
+        response = client.post(f"/passkey/{route}", json=body)
     assert response.status_code in (200, 201), response.get_data(as_text=True)
     with client.session_transaction() as session:
         assert session.get("_user_id")

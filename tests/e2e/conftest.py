@@ -136,6 +136,9 @@ def live_example(
             **emulator.app_config(),
             "PASSLOCK_CLIENT_URL": client_url,
             "PASSLOCK_BROWSER_ENDPOINT": emulator.url,
+            # The flows start passkey-first sign-up from a username alone; the example app's
+            # own default (an email confirmed first) runs in test_recovery_browser.py.
+            "PASSLOCK_SIGNUP_VERIFY_EMAIL": False,
             **getattr(request, "param", {}),
         }
     )

@@ -171,12 +171,14 @@ def test_a_bad_rename_returns_to_the_list(page, live_example):
     page.wait_for_url(live_example.url + "/passkey/")
 
 
-def test_step_up(page, live_example):
-    live_example.app.config["PASSLOCK_FRESH_MAX_AGE"] = 2
+def test_step_up(page, live_example, monkeypatch):
+    from flask_passlock import freshness
+
     signup(page, live_example, "heidi")
     page.goto(live_example.url + "/secret")
     page.wait_for_selector("#secret")  # fresh from sign-up
-    time.sleep(3)
+    an_hour_later = time.time() + 3600
+    monkeypatch.setattr(freshness, "now", lambda: an_hour_later)  # the app's clock moves on
     page.goto(live_example.url + "/secret")
     page.wait_for_url("**/passkey/verify?next=/secret")
     screenshot(page, "verify-stepup")
