@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import http.client
+import ipaddress
 import itertools
 import os
 import socket
@@ -162,3 +163,13 @@ def never_reached_server(error: BaseException) -> bool:
             return True
         stack.extend([current.__cause__, current.__context__, *current.args])
     return False
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_app_context, request
 
 from . import config as cfg
-from . import device, freshness, mail
-from .client import PasslockClient, parse_timeout
+from . import device, freshness
+from ._startup import build_state, read_config
+from .accounts import AccountFlows
+from .client import PasslockClient
 from .exceptions import (
     EmailInUse,
     LastPasskey,
     NotAPasskey,
     NotFound,
-    PasslockError,
     UnknownPasskey,
     UserDisabled,
     UserNotVerified,
@@ -43,7 +42,7 @@ _NO_LOGIN = (
 )
 
 
-class Passlock(MailboxHooks):
+class Passlock(MailboxHooks, AccountFlows):
     """Passkeys backed by Passlock, for one or more Flask apps.
 
     ::
@@ -117,46 +116,16 @@ class Passlock(MailboxHooks):
                 "A 'Passlock' instance has already been registered on this Flask app. "
                 "Import and use that instance instead."
             )
-        config = app.config
-        for key, value in cfg.DEFAULTS.items():
-            config.setdefault(key, value)
-        for key in (cfg.TENANCY_ID, cfg.API_KEY):
-            if not isinstance(config.get(key), str) or not config[key].strip():
-                raise RuntimeError(
-                    f"Flask-Passlock needs app.config[{key!r}] (from your Passlock console); "
-                    "it is missing or empty."
-                )
-        _check_endpoint(config[cfg.ENDPOINT])
-        prefix = config[cfg.URL_PREFIX] or ""
-        if prefix and not prefix.startswith("/"):
-            raise RuntimeError(f"{cfg.URL_PREFIX} must start with '/', got {prefix!r}.")
-        try:
-            timeout = parse_timeout(config[cfg.TIMEOUT])
-            client = PasslockClient(
-                config[cfg.TENANCY_ID].strip(),
-                config[cfg.API_KEY].strip(),
-                endpoint=config[cfg.ENDPOINT],
-                timeout=timeout,
-            )
-        except ValueError as exc:
-            raise RuntimeError(f"Flask-Passlock configuration ({cfg.TIMEOUT}?): {exc}") from None
-        state = PasslockState(self, client, self._make_store(db, user_model, authenticator_model))
-        hook = self._hooks.get("send_email")
-        state.recovery = mail.check(app, client, hook, has_store=state.store is not None)
-        if config[cfg.VERIFY_ID_TOKEN]:
-            state.verifier = _make_verifier(app, client)
-        if config[cfg.RATE_LIMITS]:
-            from .ratelimit import RateLimiter
-
-            storage = config[cfg.RATE_LIMIT_STORAGE_URI] or config.get("RATELIMIT_STORAGE_URI")
-            state.rate_limiter = RateLimiter(config[cfg.RATE_LIMITS], storage or "memory://")
-        app.extensions["passlock"] = state
+        prefix = read_config(app)
+        store = self._make_store(db, user_model, authenticator_model)
+        app.extensions["passlock"] = build_state(app, self, store, self._hooks.get("send_email"))
         freshness.connect_flask_login()
 
+        from . import views  # noqa: F401 - registers the routes on the blueprint
+        from .blueprint import blueprint
         from .cli import passlock_cli
-        from .views import blueprint
 
-        app.register_blueprint(blueprint, url_prefix=prefix.rstrip("/") or None)
+        app.register_blueprint(blueprint, url_prefix=prefix or None)
         app.cli.add_command(passlock_cli)
 
     def _make_store(
@@ -402,68 +371,6 @@ class Passlock(MailboxHooks):
         hook = self._hooks.get("has_other_sign_in")
         return hook is None or bool(hook(user))
 
-    def forget_user(self, user: Any) -> list[dict[str, Any]]:
-        """Delete every passkey of ``user``, at Passlock and here, and commit; for deleting an
-        account (call it before deleting the user). Returns Passlock's records of them.
-
-        One call to Passlock when every passkey carries the app's user id there (assigned at
-        the code exchange), else one per passkey. If Passlock fails, nothing is deleted here
-        (the error is raised: retry later); passkeys Passlock no longer knows are deleted
-        here. Sends :data:`~flask_passlock.signals.user_forgotten`; the device is told to
-        forget the passkeys on the next page that loads the Passlock scripts.
-        """
-        from . import signals
-
-        store, client = self.store, self.client
-        with store.transaction():
-            rows = store.authenticators_for(user)
-            user_id = str(primary_key(user))
-            records: list[dict[str, Any]] = []
-            if rows and all(row.passlock_user_id == user_id for row in rows):
-                try:
-                    records = client.delete_user_passkeys(user_id)
-                except NotFound:
-                    records = []  # Passlock had none of them any more
-            else:
-                for row in rows:
-                    try:
-                        records.append(client.delete_passkey(row.id))
-                    except NotFound:
-                        continue
-            store.delete(rows)
-        device.queue_forget(records)
-        signals.user_forgotten.send(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
-            user=user,
-            authenticator_ids=[row.id for row in rows],
-            records=records,
-        )
-        return records
-
-    def update_username(self, user: Any, username: str) -> list[dict[str, Any]]:
-        """Show ``username`` for ``user``'s passkeys at Passlock and, on the next page that
-        loads the Passlock scripts, on the device (WebAuthn Signal API). Call it after a
-        username change; returns Passlock's updated records.
-
-        :raises PasslockError: Passlock failed (nothing to undo: call it again later).
-        """
-        rows = self.store.authenticators_for(user)
-        user_id = str(primary_key(user))
-        records: list[dict[str, Any]] = []
-        if rows and all(row.passlock_user_id == user_id for row in rows):
-            try:
-                records = self.client.update_user_passkeys(user_id, username)
-            except NotFound:
-                pass
-        else:
-            for row in rows:
-                try:
-                    records.append(self.client.update_passkey(row.id, username=username))
-                except NotFound:
-                    continue
-        device.queue_rename(records, username)
-        return records
-
     # -- the browser ------------------------------------------------------------------------
 
     def browser_config(self) -> dict[str, Any]:
@@ -483,50 +390,3 @@ class Passlock(MailboxHooks):
             data["csrfToken"] = generate_csrf()
             data["csrfHeader"] = "X-CSRFToken"
         return data
-
-
-def _check_endpoint(endpoint: object) -> None:
-    """``https``, or ``http`` to a loopback host only (the emulator): the API key must never
-    cross a network in clear text."""
-    try:
-        parts = urlsplit(str(endpoint))
-        host = parts.hostname or ""
-    except ValueError:
-        parts, host = None, ""
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise RuntimeError(f"{cfg.ENDPOINT} must be an https:// URL, got {endpoint!r}.")
-    if parts.scheme == "http" and not _loopback(host):
-        raise RuntimeError(
-            f"{cfg.ENDPOINT} must use https:// (the API key would cross the network in clear "
-            f"text); plain http:// is only allowed for a loopback host. Got {endpoint!r}."
-        )
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _make_verifier(app: Flask, client: PasslockClient) -> Any:
-    from .tokens import IdTokenVerifier
-
-    config = app.config
-    jwks_url = client.jwks_url
-    try:
-        return IdTokenVerifier(
-            lambda: client.fetch("GET", jwks_url, auth=False),
-            client.tenancy_id,
-            issuer=config[cfg.ID_TOKEN_ISSUER],
-            algorithms=tuple(config[cfg.ID_TOKEN_ALGORITHMS]),
-            leeway=float(config[cfg.ID_TOKEN_LEEWAY]),
-            min_refresh=float(config[cfg.JWKS_MIN_REFRESH]),
-        )
-    except (ValueError, TypeError) as exc:
-        raise RuntimeError(f"{cfg.ID_TOKEN_ALGORITHMS} / id_token settings: {exc}") from None
-
-
-__all__ = ["Passlock", "PasslockError"]

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from flask import Flask, current_app
 
 from . import config as cfg
+from ._transport import loopback
 from .client import PasslockClient
 from .exceptions import PasslockUnavailable
 
@@ -114,6 +115,4 @@ class OutboxMailer:
 
 
 def _on_loopback(origin: str) -> bool:
-    from .extension import _loopback
-
-    return _loopback(urlsplit(origin).hostname or "")
+    return loopback(urlsplit(origin).hostname or "")

@@ -32,6 +32,7 @@ from . import config as cfg
 from . import freshness, mailbox, signals
 from ._http import done, next_target, wants_json
 from ._text import clean_username
+from .blueprint import action, blueprint, logger
 from .challenge import Challenge
 from .exceptions import (
     EmailInUse,
@@ -44,7 +45,6 @@ from .exceptions import (
 )
 from .messages import message
 from .state import get_state
-from .views import action, blueprint, logger
 
 __all__ = ["blueprint"]
 
