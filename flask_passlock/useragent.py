@@ -14,6 +14,7 @@ _BROWSERS = (
     ("Firefox", "Firefox"),
     ("FxiOS", "Firefox"),
     ("CriOS", "Chrome"),
+    ("HeadlessChrome", "Chrome"),
     ("Chromium", "Chromium"),
     ("Chrome", "Chrome"),
     ("Safari", "Safari"),
