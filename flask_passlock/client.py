@@ -363,7 +363,8 @@ class PasslockClient:
                         allow_redirects=False,
                     )
                 except requests.RequestException as error:
-                    if deadline.expired:
+                    # A socket timeout due at the deadline can beat the watchdog to it.
+                    if deadline.expired or deadline.remaining() == 0:
                         raise PasslockUnavailable(reason="deadline passed") from None
                     if attempt == 1 and deadline.reused and never_reached_server(error):
                         continue  # the server had closed this idle connection: send again
