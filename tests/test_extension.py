@@ -120,12 +120,14 @@ def test_factory_with_two_apps_and_two_tenancies(tmp_path):
             issued = emu.issue_code()
             response = client.post("/passkey/register", json={"code": issued.code})
             assert response.status_code == 201, response.json
-            results[name] = issued.authenticator_id
+            results[name] = (issued.authenticator_id, user_id)
             # a code from the other tenancy is refused
             other = (emu_b if emu is emu_a else emu_a).issue_code()
-            assert client.post("/passkey/register", json={"code": other.code}).status_code == 400
-        assert a.rows() == [(results["a"], 1)]
-        assert b.rows() == [(results["b"], 1)]
+            refused = client.post("/passkey/register", json={"code": other.code})
+            assert refused.status_code == 400
+            assert refused.get_json()["code"] == "invalid_code"
+        assert a.rows() == [results["a"]]
+        assert b.rows() == [results["b"]]
         for parts in (a, b):
             with parts.app.app_context():
                 parts.db.engine.dispose()
