@@ -180,10 +180,11 @@ class PasslockClient:
             session.trust_env = False
             session.proxies.update(env.get("proxies") or {})
             session.verify = env.get("verify", True)
+            # (a session given keeps its own User-Agent)
+            session.headers["User-Agent"] = f"flask-passlock/{__version__}"
         for prefix in ("http://", "https://"):
             session.mount(prefix, DeadlineAdapter())
         self.session = session
-        self.session.headers.setdefault("User-Agent", f"flask-passlock/{__version__}")
 
     def __repr__(self) -> str:
         return f"<PasslockClient tenancy_id={self.tenancy_id!r} origin={self.origin!r}>"
