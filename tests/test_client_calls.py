@@ -24,6 +24,7 @@ from flask_passlock import (
     PasslockClient,
     PasslockUnavailable,
     __version__,
+    _transport,
 )
 from flask_passlock._transport import DeadlineAdapter
 from flask_passlock.client import (
@@ -98,6 +99,19 @@ class Recorder:
                         }
                     )
                     step = self.answers.pop(0) if self.answers else (500, {}, b"")
+                    if step == "silent":
+                        self._stop.wait(10)  # never a byte of an answer
+                        return
+                    if step == "cut":  # a tenth of the body, then the connection closes
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}")
+                        return
+                    if step == "drip-close":  # no length: the body ends when the connection does
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                        for _ in range(200):
+                            conn.sendall(b" ")
+                            if self._stop.wait(0.05):
+                                return
+                        return
                     if step == "endless":
                         conn.sendall(
                             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -648,7 +662,87 @@ def test_codes_are_masked_in_the_connection_pool_log():
     other = logging.LogRecord("x", logging.DEBUG, __file__, 1, "GET /t/passkeys/abc", None, None)
     RedactCodes().filter(other)
     assert other.msg == "GET /t/passkeys/abc"
+    error = ValueError("not a string")
+    not_text = logging.LogRecord("x", logging.DEBUG, __file__, 1, error, None, None)
+    assert RedactCodes().filter(not_text) is True and not_text.msg is error
+
+
+def test_the_filter_is_installed_once_on_urllib3s_logger():
     logger = logging.getLogger("urllib3.connectionpool")
-    assert sum(isinstance(f, RedactCodes) for f in logger.filters) == 1
-    PasslockClient("t", "k")
-    assert sum(isinstance(f, RedactCodes) for f in logger.filters) == 1
+    before = list(logger.filters)
+    for existing in before:
+        logger.removeFilter(existing)
+    try:
+        PasslockClient("t", "k")
+        PasslockClient("t", "k")
+        assert [type(f) for f in logger.filters] == [RedactCodes]
+    finally:
+        for installed in list(logger.filters):
+            logger.removeFilter(installed)
+        for existing in before:
+            logger.addFilter(existing)
+
+
+# -- how a call fails ---------------------------------------------------------------------------
+
+
+def test_a_connection_that_cannot_be_made_in_time():
+    """Connecting is bounded by its own (shorter) timeout: the listener's queue is full, so
+    the connection is never made."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    try:
+        with PasslockClient(T, KEY, endpoint=f"http://127.0.0.1:{port}", timeout=(0.2, 3)) as c:
+            started = time.monotonic()
+            with pytest.raises(PasslockUnavailable) as info:
+                c.get_passkey("pk-1")
+            took = time.monotonic() - started
+    finally:
+        filler.close()
+        listener.close()
+    assert info.value.reason == "no answer in time"
+    assert 0.15 < took < 0.9
+
+
+def test_a_socket_timeout_at_the_deadline_is_the_deadline(server, monkeypatch):
+    """Without the watchdog, the read timeout (the whole deadline) fires at the deadline."""
+    monkeypatch.setattr(_transport._WATCHDOG, "watch", lambda deadline: None)
+    server.answers.append("silent")
+    with PasslockClient(T, KEY, endpoint=server.url, timeout=(1.0, 0.3)) as client:
+        with pytest.raises(PasslockUnavailable) as info:
+            client.get_passkey("pk-1")
+    assert info.value.reason == "deadline passed"
+
+
+def test_an_answer_cut_off(server, client):
+    server.answers.append("cut")
+    with pytest.raises(PasslockUnavailable) as info:
+        client.get_passkey("pk-1")
+    assert info.value.reason == "answer cut off"
+    assert len(server.requests) == 1
+
+
+def test_an_answer_ended_by_the_deadline_is_not_read_as_whole(server):
+    """A body without a length ends when the connection does: the watchdog's shutdown looks
+    like its end."""
+    server.answers.append("drip-close")
+    with PasslockClient(T, KEY, endpoint=server.url, timeout=0.3) as client:
+        with pytest.raises(PasslockUnavailable) as info:
+            client.get_passkey("pk-1")
+    assert info.value.reason == "deadline passed"
+
+
+def test_a_tag_that_is_not_a_string(server, client):
+    server.answer(200, {"_tag": ["@error/NotFound"]})
+    with pytest.raises(MalformedResponse) as info:
+        client.get_passkey("pk-1")
+    assert info.value.reason == "Passlock's answer is not Passkey."
+
+
+def test_the_default_endpoint():
+    with PasslockClient("t", "k") as client:
+        assert client.origin == "https://api.passlock.dev"
+        assert client.jwks_url == "https://api.passlock.dev/.well-known/jwks.json"
