@@ -74,6 +74,12 @@ def test_trusted_origins_are_normalised(trusted):
         assert allowed_origins() == {"http://localhost", "https://app.example"}
 
 
+def test_only_slashes_are_stripped_from_a_trusted_origin():
+    app = make_app(PASSLOCK_TRUSTED_ORIGINS=["https://BOX/", "https://a.example:8443 "])
+    with app.test_request_context("/", base_url="http://localhost"):
+        assert allowed_origins() == {"http://localhost", "https://box", "https://a.example:8443"}
+
+
 @pytest.mark.parametrize("trusted", [None, (), [], ""], ids=repr)
 def test_no_trusted_origins(trusted):
     app = make_app(PASSLOCK_TRUSTED_ORIGINS=trusted)

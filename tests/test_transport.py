@@ -80,6 +80,10 @@ class ScriptedServer:
                 if step == "partial":
                     conn.sendall(b"HTTP/1.1 2")
                     return
+                if step == "slow":  # so that two calls overlap (two connections)
+                    time.sleep(0.3)
+                    conn.sendall(answer())
+                    continue
                 if step == "drip-head":
                     for byte in answer():
                         conn.sendall(bytes([byte]))
@@ -278,6 +282,21 @@ def test_the_watchdog_expires_the_earliest_deadline_first():
     watchdog.watch(after)  # the finished one ahead of it is dropped, not waited for
     assert _expired_within(after, 2)
     assert late.expired is False
+    thread = watchdog._thread
+    assert thread is not None and thread.name == "passlock-deadlines" and thread.daemon
+    last = Deadline(0.05)
+    watchdog.watch(last)  # the watchdog had nothing left to watch: it waits, then goes on
+    assert _expired_within(last, 2)
+    assert watchdog._thread is thread  # one thread, for good
+
+
+def test_the_watchdog_does_not_expire_a_deadline_early():
+    watchdog = _transport._Watchdog()
+    deadline = Deadline(0.5)
+    started = time.monotonic()
+    watchdog.watch(deadline)
+    assert _expired_within(deadline, 3)
+    assert time.monotonic() - started >= 0.45
 
 
 def test_the_watchdog_restarts_after_a_fork():
@@ -295,6 +314,7 @@ def test_the_watchdog_restarts_after_a_fork():
 
 
 def test_the_adapter_uses_the_reporting_pools():
+    assert DeadlineAdapter(pool_block=True).poolmanager.connection_pool_kw["block"] is True
     adapter = DeadlineAdapter()
     pools = adapter.poolmanager.pool_classes_by_scheme
     assert pools["http"] is _transport._HTTPPool
@@ -304,8 +324,11 @@ def test_the_adapter_uses_the_reporting_pools():
 
 def test_a_pool_outside_a_call_reports_to_nobody():
     pool = _transport._HTTPPool("127.0.0.1", 9)
-    connection = pool._get_conn()
-    assert connection is not None
+    got: list[object] = []
+    thread = threading.Thread(target=lambda: got.append(pool._get_conn()))  # no deadline yet
+    thread.start()
+    thread.join(5)
+    assert len(got) == 1 and got[0] is not None
     with Deadline(5) as deadline:
         assert pool._get_conn() is not None
         assert deadline._connection is not None
@@ -352,3 +375,19 @@ def _looped() -> BaseException:
 )
 def test_errors_that_may_have_reached_it(error):
     assert never_reached_server(error) is False
+
+
+def test_two_idle_connections_closed_are_not_tried_one_after_the_other(scripted):
+    """The call is sent a second time, never a third, even with another idle connection."""
+    server = scripted(["slow", "slow", "close", "close", "close"])
+    with client_for(server) as client:
+        threads = [threading.Thread(target=client.exchange_code, args=(c,)) for c in "ab"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert server.connections == 2  # both kept in the pool
+        with pytest.raises(PasslockUnavailable) as info:
+            client.exchange_code("third")
+    assert info.value.reason == "could not be reached"
+    assert server.requests == 4

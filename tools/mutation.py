@@ -44,8 +44,59 @@ STRICT = {"csrf", "redirects", "tokens", "_text"}
 #: Score the other modules must reach.
 FLOOR = 90.0
 
+_METHOD = "requests upper-cases the method before sending it"
+_CHUNK = "the chunk size changes how the body is read, not what is kept: the cap is on the total"
+
 #: mutant -> (text its mutated line contains, why no test can tell it from the original).
-EQUIVALENT: dict[str, tuple[str, str]] = {}
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    **{
+        f"flask_passlock.client.xǁPasslockClientǁ{name}": (f'("{method}"', _METHOD)
+        for name, method in (
+            ("create_challenge__mutmut_33", "post"),
+            ("delete_challenge__mutmut_8", "delete"),
+            ("delete_passkey__mutmut_8", "delete"),
+            ("delete_user_passkeys__mutmut_14", "delete"),
+            ("exchange_code__mutmut_10", "get"),
+            ("exchange_code__mutmut_19", "post"),
+            ("get_challenge__mutmut_9", "get"),
+            ("get_passkey__mutmut_8", "get"),
+            ("list_passkeys__mutmut_21", "get"),
+            ("update_passkey__mutmut_17", "patch"),
+            ("update_user_passkeys__mutmut_20", "patch"),
+            ("verify_challenge__mutmut_19", "post"),
+        )
+    },
+    "flask_passlock.client.xǁPasslockClientǁlist_passkeys__mutmut_11": (
+        "safe='XXXX'",
+        "'X' is unreserved: quote() never encodes it, so safe='' and safe='XXXX' encode alike",
+    ),
+    "flask_passlock.client.xǁPasslockClientǁfetch__mutmut_23": (
+        "allow_redirects=None",
+        "requests tests allow_redirects for truth only: None follows no redirect, as False",
+    ),
+    "flask_passlock.client.x__read_limited__mutmut_6": ("65 * 1024", _CHUNK),
+    "flask_passlock.client.x__read_limited__mutmut_7": ("64 * 1025", _CHUNK),
+    "flask_passlock._text.x__scripts__mutmut_7": (
+        'unicodedata.name(char, "XXXX")',
+        "an unnamed letter's stand-in name only has to start with no script's name, as '' does",
+    ),
+    "flask_passlock._transport.xǁDeadlineǁ__init____mutmut_7": (
+        '_connection: Any = ""',
+        "getattr('', 'sock', None) is None, as for None: expire() finds no socket either way",
+    ),
+    "flask_passlock._transport.xǁDeadlineǁ__init____mutmut_8": (
+        "_done = None",
+        "_done is only tested for truth, and None is false like False",
+    ),
+    "flask_passlock._transport.xǁ_DeadlinePoolǁ_get_conn__mutmut_2": (
+        "_get_conn(None)",
+        "the pools never block (pool_block=False), so urllib3 ignores the wait for a connection",
+    ),
+    "flask_passlock._transport.xǁ_Watchdogǁ_run__mutmut_12": (
+        "wait >= 0",
+        "a wait of exactly 0 s returns at once; the next turn expires the deadline, as before",
+    ),
+}
 
 _LINE = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
 
