@@ -377,8 +377,9 @@ def test_errors_that_may_have_reached_it(error):
     assert never_reached_server(error) is False
 
 
-def test_two_idle_connections_closed_are_not_tried_one_after_the_other(scripted):
-    """The call is sent a second time, never a third, even with another idle connection."""
+def test_a_resend_that_fails_too_is_not_sent_a_third_time(scripted):
+    """Even with a second idle connection in the pool: urllib3 answers the resend with a new
+    connection (a failed one leaves an empty slot on top of its last-in-first-out pool)."""
     server = scripted(["slow", "slow", "close", "close", "close"])
     with client_for(server) as client:
         threads = [threading.Thread(target=client.exchange_code, args=(c,)) for c in "ab"]

@@ -70,6 +70,11 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "safe='XXXX'",
         "'X' is unreserved: quote() never encodes it, so safe='' and safe='XXXX' encode alike",
     ),
+    "flask_passlock.client.xǁPasslockClientǁfetch__mutmut_15": (
+        "for first in (True, True)",
+        "a resend always gets a new connection from urllib3 (its pool hands out the empty slot"
+        " the failed one left), so reused is false and no third attempt is possible",
+    ),
     "flask_passlock.client.xǁPasslockClientǁfetch__mutmut_23": (
         "allow_redirects=None",
         "requests tests allow_redirects for truth only: None follows no redirect, as False",
