@@ -59,7 +59,8 @@ def normalise(value: object, *, max_length: int) -> str | None:
     value = " ".join(unicodedata.normalize("NFKC", value).split())
     if not 1 <= len(value) <= max_length:
         return None
-    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES or _invisible(ch) for ch in value):
+    # (NFKC never makes a character of a refused category out of an accepted one.)
+    if any(_invisible(ch) for ch in value):
         return None
     return value
 

@@ -108,10 +108,12 @@ def validate_code(code: object) -> str:
 
 
 def _segment(value: object) -> str:
-    """A Passlock id as one URL path segment; :class:`NotFound` when it cannot be one."""
+    """A Passlock id as one URL path segment; :class:`NotFound` when it cannot be one.
+
+    Only unreserved characters pass, so the id needs no percent-encoding."""
     if not isinstance(value, str) or not _ID_RE.fullmatch(value) or set(value) == {"."}:
         raise NotFound(reason="not a Passlock identifier")
-    return quote(value, safe="")
+    return value
 
 
 def parse_timeout(value: object) -> tuple[float, float]:
@@ -155,13 +157,14 @@ class PasslockClient:
     ) -> None:
         if not tenancy_id or not api_key:
             raise ValueError("PasslockClient needs a tenancy_id and an api_key.")
+        refused = ValueError(f"Passlock endpoint must be an http(s) URL, got {endpoint!r}.")
         try:
             parts = urlsplit(endpoint)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            hostname = parts.hostname
         except ValueError:
-            valid = False
-        if not valid:
-            raise ValueError(f"Passlock endpoint must be an http(s) URL, got {endpoint!r}.")
+            raise refused from None
+        if parts.scheme not in ("http", "https") or not hostname:
+            raise refused
         self.tenancy_id = tenancy_id
         self.origin = f"{parts.scheme}://{parts.netloc}"
         #: ``(connect, total)`` seconds.
@@ -178,12 +181,13 @@ class PasslockClient:
             # (most of its per-request cost on a fast link); read them once, now.
             env = session.merge_environment_settings(self.origin, {}, None, None, None)
             session.trust_env = False
-            session.proxies.update(env.get("proxies") or {})
-            session.verify = env.get("verify", True)
+            session.proxies.update(env["proxies"])
+            session.verify = env["verify"]
+            # (a session given keeps its own User-Agent)
+            session.headers["User-Agent"] = f"flask-passlock/{__version__}"
         for prefix in ("http://", "https://"):
             session.mount(prefix, DeadlineAdapter())
         self.session = session
-        self.session.headers.setdefault("User-Agent", f"flask-passlock/{__version__}")
 
     def __repr__(self) -> str:
         return f"<PasslockClient tenancy_id={self.tenancy_id!r} origin={self.origin!r}>"
@@ -216,7 +220,7 @@ class PasslockClient:
             an error.
         :raises MalformedResponse: the answer is JSON but not an ExtendedPrincipal.
         """
-        path = f"principal/{quote(validate_code(code), safe='')}"
+        path = f"principal/{validate_code(code)}"  # unreserved characters only: nothing to encode
         if user_id is None:
             return Principal.from_json(self._request("GET", path))
         return Principal.from_json(self._request("POST", path, {"userId": str(user_id)}))
@@ -250,15 +254,15 @@ class PasslockClient:
 
     def iter_passkeys(self) -> Iterator[dict[str, Any]]:
         """Every passkey summary of the tenancy, fetching page after page."""
-        cursor: str | None = None
+        page = self.list_passkeys()
         seen: set[str] = set()
         while True:
-            page = self.list_passkeys(cursor)
             yield from page["records"]
             cursor = page.get("cursor")
             if not cursor or cursor in seen:
                 return
             seen.add(cursor)
+            page = self.list_passkeys(cursor)
 
     def update_user_passkeys(self, user_id: str, username: str) -> list[dict[str, Any]]:
         """Set the username of every passkey whose Passlock user id is ``user_id``; returns
@@ -351,21 +355,22 @@ class PasslockClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         connect, total = self.timeout
         with Deadline(total) as deadline:
-            for attempt in (1, 2):
+            for first in (True, False):
                 try:
                     response = self.session.request(
                         method,
                         url,
                         headers=headers,
                         json=body,
-                        timeout=(min(connect, deadline.remaining()) or 0.001, total),
+                        timeout=(max(0.001, min(connect, deadline.remaining())), total),
                         stream=True,
                         allow_redirects=False,
                     )
                 except requests.RequestException as error:
-                    if deadline.expired:
+                    # A socket timeout due at the deadline can beat the watchdog to it.
+                    if deadline.expired or deadline.remaining() == 0:
                         raise PasslockUnavailable(reason="deadline passed") from None
-                    if attempt == 1 and deadline.reused and never_reached_server(error):
+                    if first and deadline.reused and never_reached_server(error):
                         continue  # the server had closed this idle connection: send again
                     reason = (
                         "no answer in time"

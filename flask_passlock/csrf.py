@@ -42,12 +42,12 @@ def allowed_origins() -> set[str]:
 def check_same_origin() -> None:
     """Raise :class:`~flask_passlock.exceptions.CrossSiteRequest` unless the current request
     comes from an allowed origin."""
-    origin = request.headers.get("Origin")
+    origin = request.origin
     if origin is not None:
         if origin_of(origin) not in allowed_origins():
             raise CrossSiteRequest(reason="the Origin is not this site")
         return
-    referer = request.headers.get("Referer")
+    referer = request.referrer
     if referer:
         if origin_of(referer) not in allowed_origins():
             raise CrossSiteRequest(reason="the Referer is not this site")

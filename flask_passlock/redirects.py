@@ -19,17 +19,17 @@ def safe_next(target: object) -> str | None:
     surrogate character, and parses as a URL. An absolute URL is accepted only when its scheme
     and host are the request's own, and is reduced to its path, query and fragment.
     """
-    if not isinstance(target, str) or not target or len(target) > MAX_NEXT_LENGTH:
+    if not isinstance(target, str) or len(target) > MAX_NEXT_LENGTH:
         return None
-    if "\\" in target or any(
-        ord(ch) < 0x21 or ord(ch) == 0x7F or unicodedata.category(ch)[0] in "CZ" for ch in target
-    ):
+    # Categories C (controls such as DEL, format, surrogate...) and Z (spaces, separators)
+    # hold everything up to and including " ".
+    if "\\" in target or any(unicodedata.category(ch)[0] in ("C", "Z") for ch in target):
         return None
     try:
         parts = urlsplit(target)
     except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
         return None
-    if parts.scheme or parts.netloc:
+    if parts.scheme:  # a host without a scheme starts with "//": refused below
         if parts.scheme != request.scheme or parts.netloc != request.host:
             return None
         target = parts.path or "/"

@@ -21,6 +21,7 @@ The key set is downloaded once per process and shared by all threads:
 from __future__ import annotations
 
 import base64
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,8 +43,8 @@ REFRESH_FLOOR = 1.0
 #: Longest wait for a download another request started.
 DOWNLOAD_WAIT = 10.0
 
-_SYMMETRIC = {"HS256", "HS384", "HS512", "none"}
-#: Which key type (and curve) each algorithm needs.
+#: The algorithms that may be allowed (asymmetric only: never ``none`` or HMAC), and the key
+#: type (and curve) each needs.
 _KEY_TYPES = {
     "RS256": ("RSA", None),
     "RS384": ("RSA", None),
@@ -80,10 +81,9 @@ class IdTokenVerifier:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        bad = _SYMMETRIC.intersection(algorithms)
-        unknown = set(algorithms) - set(_KEY_TYPES) - _SYMMETRIC
-        if bad or unknown or not algorithms:
-            refused = sorted(bad | unknown) or ["(none given)"]
+        refused = sorted(set(algorithms) - set(_KEY_TYPES))
+        if refused or not algorithms:
+            refused = refused or ["(none given)"]
             raise ValueError(f"id_token algorithms must be asymmetric; refusing {refused}.")
         self.audience = audience
         self.issuer = issuer
@@ -94,11 +94,10 @@ class IdTokenVerifier:
         self._clock = clock
         self._sleep = sleep
         self._keys: dict[str, tuple[Any, dict[str, Any]]] = {}
-        self._loaded = False
         self._lock = threading.Lock()
         self._downloading: threading.Event | None = None
-        self._last_download = -float("inf")
-        self._failed_at = -float("inf")
+        self._last_download = -math.inf
+        self._failed_at = -math.inf
         self._still_unknown: dict[str, float] = {}
         #: How many times the key set was downloaded (successfully or not).
         self.fetches = 0
@@ -150,32 +149,36 @@ class IdTokenVerifier:
                 if kid in self._keys:
                     return self._keys[kid]
                 event = self._downloading
-                wait = 0.0
                 if event is None:
-                    found_wait = self._download_wait(kid, self._clock())
-                    if found_wait is None:
+                    due = self._download_wait(kid, self._clock())
+                    if due is None:
                         return None
-                    wait = found_wait
+                    wait = due
                     if wait <= 0:
                         self._downloading = threading.Event()
-            if event is None and wait <= 0:
-                return self._download_for(kid)
+                        break
             # Another request is downloading, or the last download was a moment ago: wait.
             left = give_up - self._clock()
-            if wait > left:
+            if event is not None:
+                if not event.wait(left):  # (a timeout <= 0 does not wait)
+                    raise PasslockUnavailable(reason="the key set is being downloaded")
+            elif wait > left:
                 raise PasslockUnavailable(reason="the key set is being downloaded")
-            if event is None:
+            else:
                 self._sleep(wait)
-            elif not event.wait(max(0.0, left)):
-                raise PasslockUnavailable(reason="the key set is being downloaded")
+        return self._download_for(kid)
 
     def _download_wait(self, kid: str, now: float) -> float | None:
-        """Seconds until a download for ``kid`` may start (0: now); ``None``: don't."""
+        """Seconds until a download for ``kid`` may start (<= 0: now); ``None``: don't."""
         if now - self._failed_at < min(self.min_refresh, 5.0):
             raise PasslockUnavailable(reason="the key set could not be downloaded lately")
-        if self._loaded and now - self._still_unknown.get(kid, -float("inf")) < self.min_refresh:
+        if self._looked_for_lately(kid, now):
             return None
-        return max(0.0, self._last_download + REFRESH_FLOOR - now)
+        return self._last_download + REFRESH_FLOOR - now
+
+    def _looked_for_lately(self, kid: str, now: float) -> bool:
+        """Whether ``kid`` was missing from a download less than ``min_refresh`` ago."""
+        return now - self._still_unknown.get(kid, -math.inf) < self.min_refresh
 
     def _download_for(self, kid: str) -> tuple[Any, dict[str, Any]] | None:
         keys: dict[str, tuple[Any, dict[str, Any]]] | None = None
@@ -188,9 +191,11 @@ class IdTokenVerifier:
                 if keys is None:
                     self._failed_at = now
                 else:
-                    self._keys, self._loaded = keys, True
+                    self._keys = keys
                     self._still_unknown = {
-                        k: t for k, t in self._still_unknown.items() if now - t < self.min_refresh
+                        k: t
+                        for k, t in self._still_unknown.items()
+                        if self._looked_for_lately(k, now)
                     }
                     if kid not in keys:
                         self._still_unknown[kid] = now
@@ -213,14 +218,15 @@ class IdTokenVerifier:
             raise MalformedResponse(reason="the key set has no 'keys' list")
         keys: dict[str, tuple[Any, dict[str, Any]]] = {}
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+            kid = entry.get("kid") if isinstance(entry, dict) else None
+            if not isinstance(kid, str):
                 continue
             if entry.get("kty") not in ("RSA", "EC", "OKP"):
                 continue  # a symmetric ("oct") key has no place in a public key set
             if entry.get("use", "sig") != "sig":
                 continue
             try:
-                keys[entry["kid"]] = (jwt.PyJWK(entry).key, entry)
+                keys[kid] = (jwt.PyJWK(entry).key, entry)
             except (jwt.PyJWTError, ValueError, TypeError, KeyError):
                 continue
         return keys

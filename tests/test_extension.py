@@ -113,19 +113,21 @@ def test_factory_with_two_apps_and_two_tenancies(tmp_path):
     ):
         a = build_app(emu_a, f"sqlite:///{tmp_path / 'a.sqlite'}")
         b = build_app(emu_b, f"sqlite:///{tmp_path / 'b.sqlite'}")
-        results, users = {}, {}
+        results = {}
         for name, parts, emu in (("a", a, emu_a), ("b", b, emu_b)):
-            user_id = users[name] = parts.create_user("ada")
+            user_id = parts.create_user("ada")
             client = parts.app.test_client(user=user_id)
             issued = emu.issue_code()
             response = client.post("/passkey/register", json={"code": issued.code})
             assert response.status_code == 201, response.json
-            results[name] = issued.authenticator_id
+            results[name] = (issued.authenticator_id, user_id)
             # a code from the other tenancy is refused
             other = (emu_b if emu is emu_a else emu_a).issue_code()
-            assert client.post("/passkey/register", json={"code": other.code}).status_code == 400
-        assert a.rows() == [(results["a"], users["a"])]
-        assert b.rows() == [(results["b"], users["b"])]
+            refused = client.post("/passkey/register", json={"code": other.code})
+            assert refused.status_code == 400
+            assert refused.get_json()["code"] == "invalid_code"
+        assert a.rows() == [results["a"]]
+        assert b.rows() == [results["b"]]
         for parts in (a, b):
             with parts.app.app_context():
                 parts.db.engine.dispose()

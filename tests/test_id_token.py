@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 
 import jwt
@@ -13,7 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .helpers import app_parts, build_app
+from flask_passlock import signals
+
+from .helpers import app_parts, build_app, listen_to
 
 
 @pytest.fixture
@@ -56,6 +59,17 @@ def login(parts, token, **extra):
     return parts.app.test_client().post("/passkey/login", json={"id_token": token, **extra})
 
 
+def refused(parts, token, status=400, code="invalid_id_token"):
+    """The reason a refused sign-in was refused for (logged, never shown to the user)."""
+    with listen_to(signals.exchange_failed) as heard:
+        response = login(parts, token)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["code"] == code
+    (event,) = heard
+    assert event["action"] == "login" and event["error"].code == code
+    return event["error"].reason
+
+
 def principal_calls(emulator):
     return sum(1 for _, uri in emulator.requests if "/principal/" in uri)
 
@@ -89,22 +103,62 @@ def test_replayed_jti(parts, emulator, passkey_id):
 
 
 BAD_CLAIMS = {
-    "wrong aud": {"aud": "another-tenancy"},
-    "wrong iss": {"iss": "evil.example"},
-    "expired": {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 4000},
-    "no jti": {"jti": None},
-    "no a:id": {"a:id": None},
+    "wrong aud": ({"aud": "another-tenancy"}, "InvalidAudienceError"),
+    "wrong iss": ({"iss": "evil.example"}, "InvalidIssuerError"),
+    "expired": ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 4000}, "expired"),
+    "no jti": ({"jti": None}, "MissingRequiredClaimError"),
+    "no a:id": ({"a:id": None}, "MissingRequiredClaimError"),
+    "no a:typ": ({"a:typ": None}, "MissingRequiredClaimError"),
+    "pk:uv not a boolean": ({"pk:uv": "yes"}, "claim 'pk:uv' malformed"),
 }
 
 
-@pytest.mark.parametrize("overrides", BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
-def test_bad_claims(parts, emulator, passkey_id, overrides):
+@pytest.mark.parametrize("overrides, reason", BAD_CLAIMS.values(), ids=BAD_CLAIMS.keys())
+def test_bad_claims(parts, emulator, passkey_id, overrides, reason):
     claims = {
         k: v for k, v in claims_for(emulator, passkey_id, **overrides).items() if v is not None
     }
-    response = login(parts, sign(emulator, claims))
+    assert refused(parts, sign(emulator, claims)) == reason
+
+
+def test_a_token_of_another_authenticator_type_is_not_a_passkey(parts, emulator, passkey_id):
+    token = sign(emulator, claims_for(emulator, passkey_id, **{"a:typ": "password"}))
+    response = login(parts, token)
     assert response.status_code == 400
-    assert response.get_json()["code"] == "invalid_id_token"
+    assert response.get_json()["code"] == "not_a_passkey"
+
+
+@pytest.mark.parametrize("uv, status", [(False, 403), (True, 200)])
+def test_step_up_reads_user_verification_from_the_token(parts, emulator, passkey_id, uv, status):
+    with parts.app.test_client() as client:
+        signed_in = client.post(
+            "/passkey/login", json={"id_token": sign(emulator, claims_for(emulator, passkey_id))}
+        )
+        assert signed_in.status_code == 200
+        token = sign(emulator, claims_for(emulator, passkey_id, **{"pk:uv": uv}))
+        response = client.post("/passkey/verify", json={"id_token": token})
+    assert response.status_code == status, response.get_json()
+    if not uv:
+        assert response.get_json()["code"] == "user_not_verified"
+
+
+def test_the_key_set_download_has_the_deadline(emulator, tmp_path):
+    silent = socket.create_server(("127.0.0.1", 0))  # takes the connection, never answers
+    with (
+        silent,
+        app_parts(
+            emulator,
+            f"sqlite:///{tmp_path / 'slow.sqlite'}",
+            PASSLOCK_VERIFY_ID_TOKEN=True,
+            PASSLOCK_TIMEOUT=0.3,
+            PASSLOCK_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
+        ) as slow,
+    ):
+        token = sign(emulator, claims_for(emulator, "p"))
+        started = time.monotonic()
+        reason = refused(slow, token, 503, "passlock_unavailable")
+        assert time.monotonic() - started < 2
+        assert reason == "deadline passed"
 
 
 def test_bad_signature(parts, emulator, passkey_id):
@@ -113,14 +167,13 @@ def test_bad_signature(parts, emulator, passkey_id):
     forged = json.loads(base64.urlsafe_b64decode(payload + "=="))
     forged["a:id"] = "someone-else"
     payload = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
-    response = login(parts, f"{header}.{payload}.{signature}")
-    assert response.get_json()["code"] == "invalid_id_token"
+    assert refused(parts, f"{header}.{payload}.{signature}") == "InvalidSignatureError"
 
 
 def test_signed_by_another_key_with_a_known_kid(parts, emulator, passkey_id):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    response = login(parts, sign(emulator, claims_for(emulator, passkey_id), key=other))
-    assert response.get_json()["code"] == "invalid_id_token"
+    token = sign(emulator, claims_for(emulator, passkey_id), key=other)
+    assert refused(parts, token) == "InvalidSignatureError"
 
 
 def b64(data: bytes) -> str:
@@ -131,8 +184,8 @@ def test_alg_none(parts, emulator, passkey_id):
     kid = emulator.signing_key()[0]
     header = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
     payload = b64(json.dumps(claims_for(emulator, passkey_id)).encode())
-    for token in (f"{header}.{payload}.", f"{header}.{payload}"):
-        assert login(parts, token).get_json()["code"] == "invalid_id_token"
+    assert refused(parts, f"{header}.{payload}.") == "algorithm 'none' not allowed"
+    assert refused(parts, f"{header}.{payload}") == "not a JWT"
 
 
 def test_hs256_with_the_public_key_as_secret(parts, emulator, passkey_id):
@@ -143,17 +196,17 @@ def test_hs256_with_the_public_key_as_secret(parts, emulator, passkey_id):
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
     payload = b64(json.dumps(claims_for(emulator, passkey_id)).encode())
     signature = b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-    response = login(parts, f"{header}.{payload}.{signature}")
-    assert response.get_json()["code"] == "invalid_id_token"
+    token = f"{header}.{payload}.{signature}"
+    assert refused(parts, token) == "algorithm 'HS256' not allowed"
 
 
 def test_unknown_kid_refreshes_once_then_refuses(parts, emulator, passkey_id):
     login(parts, emulator.issue_code(authenticator_id=passkey_id).id_token)  # JWKS cached
     before = jwks_calls(emulator)
     token = sign(emulator, claims_for(emulator, passkey_id), kid="no-such-kid")
-    assert login(parts, token).get_json()["code"] == "invalid_id_token"
+    assert refused(parts, token) == "unknown kid"
     assert jwks_calls(emulator) == before + 1
-    assert login(parts, token).get_json()["code"] == "invalid_id_token"
+    assert refused(parts, token) == "unknown kid"
     assert jwks_calls(emulator) == before + 1  # not again within PASSLOCK_JWKS_MIN_REFRESH
 
 
@@ -164,10 +217,18 @@ def test_key_rotation_is_picked_up(parts, emulator, passkey_id):
     assert response.status_code == 200, response.get_json()
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "x" * 9000, 5])
-def test_garbage_tokens(parts, emulator, passkey_id, token):
+@pytest.mark.parametrize(
+    "token, reason", [("abc", "not a JWT"), ("a.b.c", "not a JWT"), ("x" * 9000, "not a token")]
+)
+def test_garbage_tokens(parts, emulator, passkey_id, token, reason):
+    assert refused(parts, token) == reason
+
+
+@pytest.mark.parametrize("token", ["", 5])
+def test_no_token(parts, emulator, passkey_id, token):
     response = login(parts, token)
     assert response.status_code == 400
+    assert response.get_json()["code"] == "bad_request"
 
 
 def test_hmac_algorithms_cannot_be_configured(emulator, tmp_path):

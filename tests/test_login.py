@@ -134,10 +134,13 @@ def test_principal_that_is_not_a_passkey(parts, emulator, linked):
     assert whoami(client) is None
 
 
-@pytest.mark.parametrize("code", ["../x", "", "a" * 10_000])
-def test_bad_codes(parts, linked, code):
+@pytest.mark.parametrize(
+    "code, error", [("../x", "invalid_code"), ("", "bad_request"), ("a" * 10_000, "invalid_code")]
+)
+def test_bad_codes(parts, linked, code, error):
     response = parts.app.test_client().post("/passkey/login", json={"code": code})
     assert response.status_code == 400
+    assert response.get_json()["code"] == error
 
 
 def test_cross_site_login_refused(parts, emulator, linked):
@@ -148,6 +151,7 @@ def test_cross_site_login_refused(parts, emulator, linked):
         "/passkey/login", data={"code": code}, headers={"Origin": "https://evil.example"}
     )
     assert response.status_code == 403
+    assert 'data-code="cross_site_request"' in response.get_data(as_text=True)
     assert whoami(client) is None
 
 
@@ -168,6 +172,7 @@ def test_login_options(parts, linked):
     assert unknown.get_json() == {"allowCredentials": []}
     bad = client.post("/passkey/login/options", json={"username": 5})
     assert bad.status_code == 400
+    assert bad.get_json()["code"] == "bad_request"
 
 
 def test_login_page_renders(parts):
@@ -198,6 +203,7 @@ def test_passlock_down_during_login(parts, emulator, linked):
     code = emulator.issue_code(authenticator_id=passkey_id).code
     response = client.post("/passkey/login", json={"code": code})
     assert response.status_code == 503
+    assert response.get_json()["code"] == "passlock_unavailable"
     assert whoami(client) is None
     with parts.app.app_context():
         count = parts.db.session.scalar(sa.select(sa.func.count()).select_from(parts.Authenticator))

@@ -148,11 +148,16 @@ def test_cross_site_delete_refused(parts, emulator, two_users, headers):
     client, ids = two_users["ada"]
     response = client.post(f"/passkey/{ids[0]}/delete", data={}, headers=headers)
     assert response.status_code == 403
+    assert 'data-code="cross_site_request"' in response.get_data(as_text=True)
     assert ids[0] in labels(parts) and ids[0] in emulator.passkeys
 
 
 def test_signed_out_cannot_manage(parts, two_users):
     _, ids = two_users["ada"]
     anonymous = parts.app.test_client()
-    assert anonymous.post(f"/passkey/{ids[0]}/delete", json={}).status_code == 401
-    assert anonymous.get("/passkey/", headers={"Accept": "application/json"}).status_code == 401
+    for response in (
+        anonymous.post(f"/passkey/{ids[0]}/delete", json={}),
+        anonymous.get("/passkey/", headers={"Accept": "application/json"}),
+    ):
+        assert response.status_code == 401
+        assert response.get_json()["code"] == "not_signed_in"

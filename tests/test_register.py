@@ -173,6 +173,7 @@ def test_unknown_user(parts, emulator, client, user_id):
     # the login loader finds nobody: the user is signed out
     response = client.post("/passkey/register", json={"code": emulator.issue_code().code})
     assert response.status_code == 401
+    assert response.get_json()["code"] == "not_signed_in"
     assert parts.rows() == []
 
 
@@ -183,7 +184,7 @@ def test_unknown_user_with_custom_loader(parts, emulator, client):
         response = client.post("/passkey/register", json={"code": emulator.issue_code().code})
     finally:
         parts.passlock._current_user_loader = None
-    assert_refused(parts, response, 409 if False else 400, "unknown_user")
+    assert_refused(parts, response, 400, "unknown_user")
 
 
 @pytest.mark.parametrize(
@@ -335,6 +336,7 @@ def test_flask_wtf_csrf(emulator, tmp_path):
     client = parts.app.test_client(user=user_id)
     refused = client.post("/passkey/register", json={"code": emulator.issue_code().code})
     assert refused.status_code == 400
+    assert refused.get_json()["code"] == "bad_request"  # Flask-WTF's: no token
     page = client.get("/passkey/register").get_data(as_text=True)
     import json
     import re
@@ -377,8 +379,9 @@ def test_oversized_bodies_are_refused(parts, client):
     response = client.post("/passkey/register", json=big)
     assert response.status_code == 413
     assert response.get_json()["code"] == "payload_too_large"
-    form = client.post("/passkey/register", data=big)
+    form = client.post("/passkey/register", data=big, headers={"Accept": "application/json"})
     assert form.status_code == 413
+    assert form.get_json()["code"] == "payload_too_large"
     assert parts.rows() == []
 
 

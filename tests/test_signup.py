@@ -61,7 +61,7 @@ def test_passkey_already_linked_creates_no_user(parts, emulator):
     owner = parts.create_user("owner")
     client = parts.app.test_client(user=owner)
     issued = emulator.issue_code()
-    client.post("/passkey/register", json={"code": issued.code})
+    assert client.post("/passkey/register", json={"code": issued.code}).status_code == 201
     again = emulator.issue_code(authenticator_id=issued.authenticator_id)
     response = parts.app.test_client().post(
         "/passkey/signup", json={"username": "thief", "code": again.code}
@@ -98,6 +98,7 @@ def test_invalid_code_creates_no_user(parts):
         "/passkey/signup", json={"username": "zoe", "code": "nope"}
     )
     assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_code"
     assert users(parts) == []
 
 
@@ -105,9 +106,10 @@ def test_cross_site_signup(parts, emulator):
     response = parts.app.test_client().post(
         "/passkey/signup",
         data={"username": "zoe", "code": emulator.issue_code().code},
-        headers={"Origin": None, "Referer": "https://evil.example/"},
+        headers={"Origin": None, "Referer": "https://evil.example/", "Accept": "application/json"},
     )
     assert response.status_code == 403
+    assert response.get_json()["code"] == "cross_site_request"
     assert users(parts) == []
 
 

@@ -34,7 +34,8 @@ def protected(parts, emulator):
         user_id = parts.create_user(name)
         client = app.test_client(user=user_id)
         issued = emulator.issue_code()
-        client.post("/passkey/register", json={"code": issued.code})
+        registered = client.post("/passkey/register", json={"code": issued.code})
+        assert registered.status_code == 201, registered.get_json()
         users[name] = (client, issued.authenticator_id)
         users[f"{name}_id"] = user_id
     return users
@@ -79,7 +80,10 @@ def test_verify_then_pass(protected, emulator):
 def test_stale_verification(protected, emulator, parts):
     client, passkey_id = protected["ada"]
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    client.post("/passkey/verify", json={"code": code})
+    assert client.post("/passkey/verify", json={"code": code}).status_code == 200
+    assert client.get("/fresh").status_code == 200
+    set_verified_age(client, 59)
+    assert client.get("/fresh").status_code == 200
     set_verified_age(client, 120)
     assert client.get("/fresh").status_code == 302
     assert client.get("/any").status_code == 200  # any age will do
@@ -101,7 +105,8 @@ def test_verification_is_per_user(protected, emulator, parts):
     """A fresh verification of ada does not count for bob on the same browser."""
     client, passkey_id = protected["ada"]
     code = emulator.issue_code(authenticator_id=passkey_id).code
-    client.post("/passkey/verify", json={"code": code})
+    assert client.post("/passkey/verify", json={"code": code}).status_code == 200
+    assert client.get("/fresh").status_code == 200  # fresh for ada
     with client.session_transaction() as session:
         session["_user_id"] = str(protected["bob_id"])
     assert client.get("/fresh").status_code == 302
@@ -111,6 +116,7 @@ def test_verify_open_redirect(protected, emulator):
     client, passkey_id = protected["ada"]
     code = emulator.issue_code(authenticator_id=passkey_id).code
     response = client.post("/passkey/verify?next=//evil.example", json={"code": code})
+    assert response.status_code == 200
     assert response.get_json()["redirect"] == "/"
 
 

@@ -7,14 +7,17 @@ before any byte of an answer: that call (and only that kind of failure) is sent 
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from urllib3.connectionpool import HTTPSConnectionPool
 
-from flask_passlock import PasslockClient, PasslockUnavailable
+from flask_passlock import PasslockClient, PasslockUnavailable, _transport
+from flask_passlock._transport import Deadline, DeadlineAdapter, never_reached_server
 from flask_passlock.emulator import Fault
 
 PRINCIPAL = (
@@ -77,6 +80,10 @@ class ScriptedServer:
                 if step == "partial":
                     conn.sendall(b"HTTP/1.1 2")
                     return
+                if step == "slow":  # so that two calls overlap (two connections)
+                    time.sleep(0.3)
+                    conn.sendall(answer())
+                    continue
                 if step == "drip-head":
                     for byte in answer():
                         conn.sendall(bytes([byte]))
@@ -186,3 +193,202 @@ def test_deadlines_of_concurrent_calls_are_their_own(emulator):
     thread.join()
     assert outcome["slow"] == "deadline passed"
     client.close()
+
+
+# -- the parts alone --------------------------------------------------------------------------
+
+
+class _Sock:
+    def __init__(self, fail: bool = False) -> None:
+        self.shut: list[int] = []
+        self.fail = fail
+
+    def shutdown(self, how: int) -> None:
+        self.shut.append(how)
+        if self.fail:
+            raise OSError("not connected")
+
+
+class _Connection:
+    def __init__(self, sock: object = None) -> None:
+        self.sock = sock
+
+
+def test_a_deadline_counts_down_from_its_start():
+    deadline = Deadline(5)
+    assert 4 < deadline.remaining() <= 5
+    assert deadline.at == pytest.approx(time.monotonic() + 5, abs=1)
+    assert Deadline(-1).remaining() == 0.0
+    assert (deadline.expired, deadline.reused) == (False, False)
+
+
+@pytest.mark.parametrize(
+    "connection, reused",
+    [(_Connection(_Sock()), True), (_Connection(None), False), (object(), False)],
+    ids=["kept alive", "new", "no socket attribute"],
+)
+def test_attach_tells_a_reused_connection(connection, reused):
+    deadline = Deadline(5)
+    deadline.attach(connection)
+    assert deadline.reused is reused
+
+
+def test_expire_shuts_the_socket_down_both_ways():
+    sock = _Sock()
+    deadline = Deadline(5)
+    deadline.attach(_Connection(sock))
+    deadline.expire()
+    assert deadline.expired is True
+    assert sock.shut == [socket.SHUT_RDWR]
+
+
+def test_expire_survives_a_socket_already_gone():
+    failing = Deadline(5)
+    failing.attach(_Connection(_Sock(fail=True)))
+    failing.expire()
+    assert failing.expired is True
+    closed = Deadline(5)
+    closed.attach(_Connection(None))
+    closed.expire()
+    assert closed.expired is True
+
+
+def test_a_finished_call_is_never_expired():
+    sock = _Sock()
+    with Deadline(5) as deadline:
+        assert _transport._current.deadline is deadline
+        deadline.attach(_Connection(sock))
+    assert _transport._current.deadline is None
+    deadline.expire()
+    assert deadline.expired is False and sock.shut == []
+
+
+def _expired_within(deadline: Deadline, seconds: float) -> bool:
+    limit = time.monotonic() + seconds
+    while not deadline.expired and time.monotonic() < limit:
+        time.sleep(0.005)
+    return deadline.expired
+
+
+def test_the_watchdog_expires_the_earliest_deadline_first():
+    watchdog = _transport._Watchdog()
+    late, soon = Deadline(30), Deadline(0.05)
+    watchdog.watch(late)
+    watchdog.watch(soon)  # earlier than the one the watchdog sleeps for: wakes it
+    assert _expired_within(soon, 2)
+    assert late.expired is False
+    late._done = True
+    after = Deadline(0.05)
+    watchdog.watch(after)  # the finished one ahead of it is dropped, not waited for
+    assert _expired_within(after, 2)
+    assert late.expired is False
+    thread = watchdog._thread
+    assert thread is not None and thread.name == "passlock-deadlines" and thread.daemon
+    last = Deadline(0.05)
+    watchdog.watch(last)  # the watchdog had nothing left to watch: it waits, then goes on
+    assert _expired_within(last, 2)
+    assert watchdog._thread is thread  # one thread, for good
+
+
+def test_the_watchdog_does_not_expire_a_deadline_early():
+    watchdog = _transport._Watchdog()
+    deadline = Deadline(0.5)
+    started = time.monotonic()
+    watchdog.watch(deadline)
+    assert _expired_within(deadline, 3)
+    assert time.monotonic() - started >= 0.45
+
+
+def test_the_watchdog_restarts_after_a_fork():
+    """In a forked child the parent's thread is gone but its state was copied."""
+    watchdog = _transport._Watchdog()
+    watchdog._heap.append((time.monotonic() + 30, -1, Deadline(30)))
+    watchdog._thread = threading.Thread(target=lambda: None)  # as copied: never runs here
+    old_condition = watchdog._wake
+    watchdog._after_fork()
+    assert watchdog._heap == [] and watchdog._thread is None
+    assert watchdog._wake is not old_condition
+    deadline = Deadline(0.05)
+    watchdog.watch(deadline)
+    assert _expired_within(deadline, 2)
+
+
+def test_the_adapter_uses_the_reporting_pools():
+    assert DeadlineAdapter(pool_block=True).poolmanager.connection_pool_kw["block"] is True
+    adapter = DeadlineAdapter()
+    pools = adapter.poolmanager.pool_classes_by_scheme
+    assert pools["http"] is _transport._HTTPPool
+    assert pools["https"] is _transport._HTTPSPool
+    assert issubclass(_transport._HTTPSPool, HTTPSConnectionPool)
+
+
+def test_a_pool_outside_a_call_reports_to_nobody():
+    pool = _transport._HTTPPool("127.0.0.1", 9)
+    got: list[object] = []
+    thread = threading.Thread(target=lambda: got.append(pool._get_conn()))  # no deadline yet
+    thread.start()
+    thread.join(5)
+    assert len(got) == 1 and got[0] is not None
+    with Deadline(5) as deadline:
+        assert pool._get_conn() is not None
+        assert deadline._connection is not None
+
+
+def _wrapped(inner: BaseException, how: str) -> BaseException:
+    outer = ConnectionError("outer")
+    if how == "cause":
+        outer.__cause__ = inner
+    elif how == "context":
+        outer.__context__ = inner
+    else:
+        outer = ConnectionError("outer", inner)
+    return outer
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        http.client.RemoteDisconnected("closed"),
+        BrokenPipeError(),
+        ConnectionResetError(),
+        _wrapped(BrokenPipeError(), "cause"),
+        _wrapped(ConnectionResetError(), "context"),
+        _wrapped(http.client.RemoteDisconnected("closed"), "args"),
+    ],
+    ids=["remote disconnected", "broken pipe", "reset", "as cause", "as context", "as argument"],
+)
+def test_errors_that_never_reached_the_server(error):
+    assert never_reached_server(error) is True
+
+
+def _looped() -> BaseException:
+    error = ConnectionError("loop")
+    error.__context__ = ValueError("x")
+    error.__context__.__context__ = error
+    return error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionError("refused"), TimeoutError(), ValueError("x", 5, None), _looped()],
+    ids=["other", "timeout", "plain arguments", "a loop"],
+)
+def test_errors_that_may_have_reached_it(error):
+    assert never_reached_server(error) is False
+
+
+def test_a_resend_that_fails_too_is_not_sent_a_third_time(scripted):
+    """Even with a second idle connection in the pool: urllib3 answers the resend with a new
+    connection (a failed one leaves an empty slot on top of its last-in-first-out pool)."""
+    server = scripted(["slow", "slow", "close", "close", "close"])
+    with client_for(server) as client:
+        threads = [threading.Thread(target=client.exchange_code, args=(c,)) for c in "ab"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert server.connections == 2  # both kept in the pool
+        with pytest.raises(PasslockUnavailable) as info:
+            client.exchange_code("third")
+    assert info.value.reason == "could not be reached"
+    assert server.requests == 4
