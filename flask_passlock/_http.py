@@ -86,7 +86,9 @@ def _has_surrogate(data: object) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if any("\ud800" <= ch <= "\udfff" for ch in item):
+            try:
+                item.encode("utf-8")  # refuses a lone surrogate, at C speed
+            except UnicodeEncodeError:
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())

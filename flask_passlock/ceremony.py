@@ -74,9 +74,12 @@ def principal_from(data: dict[str, Any], action: str, *, user_id: str | None = N
 
 
 def use_once(principal: Principal) -> None:
-    """One ceremony opens at most one session, whichever of its code and id_token comes."""
+    """One ceremony opens at most one session, whichever of its code and id_token comes.
+
+    Call it last in the transaction: its row is written with the commit (one round trip
+    less), and a ceremony used before fails the commit as ``IdTokenReplayed``."""
     leeway = float(current_app.config[cfg.ID_TOKEN_LEEWAY])
-    get_state().require_store().use_once(principal, keep_for=leeway)
+    get_state().require_store().use_once(principal, keep_for=leeway, at_commit=True)
 
 
 def discard(principal: Principal) -> dict[str, Any] | None:
@@ -124,11 +127,11 @@ def link_new_passkey(user: Any, principal: Principal, new_user: str | None = Non
     extension, store = get_state().extension, get_state().require_store()
     try:
         with store.transaction():
-            use_once(principal)
             if new_user is not None:
                 user = _create_user(new_user, principal)
             authenticator = extension.link(user, principal)
             as_dict = json_of(authenticator, principal)
+            use_once(principal)
     except (PasslockError, SQLAlchemyError) as error:
         logger.info("Passkey not linked (%s)", getattr(error, "code", type(error).__name__))
         if not isinstance(error, (AlreadyLinked, IdTokenReplayed)):

@@ -23,6 +23,8 @@ from .principal import Principal
 
 #: Seconds between two clean-ups of the used-ceremony table, per process.
 PURGE_EVERY = 60.0
+#: Session info key: the ceremony whose row the next commit writes.
+_WRITTEN_AT_COMMIT = "passlock_written_at_commit"
 
 
 def primary_key(user: Any) -> Any:
@@ -81,8 +83,13 @@ class SQLAlchemyStore:
     def commit(self) -> None:
         session = self.session()
         expire, session.expire_on_commit = session.expire_on_commit, False
+        used = session.info.pop(_WRITTEN_AT_COMMIT, None)
         try:
             session.commit()
+        except (sa_exc.IntegrityError, orm_exc.FlushError) as error:
+            if used is not None:  # the only row left to write: a ceremony used before
+                raise IdTokenReplayed(reason="ceremony used before") from None
+            raise StorageError(reason=type(error).__name__) from None
         except sa_exc.SQLAlchemyError as error:
             raise StorageError(reason=type(error).__name__) from None
         finally:
@@ -90,6 +97,7 @@ class SQLAlchemyStore:
 
     def rollback(self) -> None:
         """Roll back; never raises (the connection may be gone already)."""
+        self.session().info.pop(_WRITTEN_AT_COMMIT, None)
         try:
             self.session.rollback()
         except sa_exc.SQLAlchemyError:
@@ -256,19 +264,24 @@ class SQLAlchemyStore:
 
     # -- one ceremony, one use --------------------------------------------------------------
 
-    def use_once(self, principal: Principal, *, keep_for: float) -> None:
+    def use_once(self, principal: Principal, *, keep_for: float, at_commit: bool = False) -> None:
         """Record that the ceremony ``principal`` came from was used (in the transaction).
 
         The row is kept until ``keep_for`` seconds past the principal's expiry (the id_token
         leeway), so no copy can be accepted again while it could still pass the checks.
+        ``at_commit``: see :meth:`use_key`.
 
         :raises IdTokenReplayed: it was used before (by any worker).
         """
-        self.use_key(principal.id, principal.expires_at + timedelta(seconds=keep_for))
+        expires_at = principal.expires_at + timedelta(seconds=keep_for)
+        self.use_key(principal.id, expires_at, at_commit=at_commit)
 
-    def use_key(self, key: str, expires_at: datetime) -> None:
+    def use_key(self, key: str, expires_at: datetime, *, at_commit: bool = False) -> None:
         """Record that ``key`` (a ceremony's id, or ``"challenge:<id>"``) was used, in the
         transaction; the row is kept until ``expires_at``.
+
+        With ``at_commit``, the row is written by the commit (no round trip of its own): call
+        it last before :meth:`commit`, which then raises :class:`IdTokenReplayed` for it.
 
         :raises IdTokenReplayed: it was used before (by any worker).
         """
@@ -278,6 +291,9 @@ class SQLAlchemyStore:
             self._purged_at = now
             self.purge_used()
         self.session.add(model(jti=key, expires_at=expires_at))
+        if at_commit:
+            self.session.info[_WRITTEN_AT_COMMIT] = key
+            return
         try:
             self.session.flush()  # the primary key refuses a ceremony seen before
         except (sa_exc.IntegrityError, orm_exc.FlushError):

@@ -101,9 +101,9 @@ def login(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     extension = _extension()
     try:
         with get_state().require_store().transaction():
-            use_once(principal)
             user, authenticator = extension.authenticate(principal, username)
             as_dict = json_of(authenticator, principal)
+            use_once(principal)
     except PasslockError as error:
         logger.info("Passkey sign-in refused (%s)", error.code)
         signals.login_failed.send(sender(), principal=principal, error=error)
@@ -194,11 +194,11 @@ def verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         raise UserNotVerified(reason="step-up needs user verification")
     store = get_state().require_store()
     with store.transaction():
-        use_once(principal)
         authenticator = store.owned_authenticator(user, principal.authenticator_id)
         if authenticator is None:
             raise WrongPasskey()
         store.touch(authenticator)
+        use_once(principal)
     _extension().mark_verified(user)
     signals.passkey_verified.send(sender(), user=user, authenticator=authenticator)
     flash(message("flash.verified"), "success")
