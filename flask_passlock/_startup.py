@@ -11,8 +11,8 @@ from flask import Flask
 
 from . import config as cfg
 from . import mail
-from ._transport import loopback
-from .client import PasslockClient, parse_timeout
+from ._transport import loopback, parse_timeout
+from .client import PasslockClient
 from .state import PasslockState
 from .store import SQLAlchemyStore
 from .tokens import IdTokenVerifier

@@ -19,7 +19,9 @@ import heapq
 import http.client
 import ipaddress
 import itertools
+import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -173,3 +175,49 @@ def loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+#: A code in a URL that urllib3 logs.
+_SECRET_PATH_RE = re.compile(r"(/principal/)[^/?#\s\"]+")
+#: Longest connect wait, however long the total deadline.
+MAX_CONNECT_TIMEOUT = 3.05
+
+
+class RedactCodes(logging.Filter):
+    """Masks codes in the URLs that urllib3 logs at DEBUG (``/principal/{code}``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_PATH_RE.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str) and "/principal/" in record.msg:
+            record.msg = _SECRET_PATH_RE.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Put :class:`RedactCodes` on urllib3's logger (once)."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactCodes) for f in logger.filters):
+        logger.addFilter(RedactCodes())
+
+
+def parse_timeout(value: object) -> tuple[float, float]:
+    """``(connect, total)`` seconds from a number (the total) or a ``(connect, total)`` pair;
+    :class:`ValueError` for anything else."""
+
+    def positive(v: object) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+    if positive(value):
+        total = float(value)  # type: ignore[arg-type]
+        return (min(MAX_CONNECT_TIMEOUT, total), total)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(positive, value)):
+        connect, total = float(value[0]), float(value[1])
+        return (min(connect, total), total)
+    raise ValueError(
+        f"the timeout must be a positive number of seconds or a (connect, total) pair, "
+        f"got {value!r}"
+    )

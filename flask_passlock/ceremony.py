@@ -129,7 +129,12 @@ def link_new_passkey(user: Any, principal: Principal, new_user: str | None = Non
         with store.transaction():
             if new_user is not None:
                 user = _create_user(new_user, principal)
-            authenticator = extension.link(user, principal)
+            try:
+                authenticator = extension.link(user, principal)
+            except AlreadyLinked:
+                if store.was_used(principal.id):  # linked by this very ceremony, earlier
+                    raise IdTokenReplayed(reason="ceremony used before") from None
+                raise
             as_dict = json_of(authenticator, principal)
             use_once(principal)
     except (PasslockError, SQLAlchemyError) as error:

@@ -19,7 +19,6 @@ request bodies, which nothing logs.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -29,7 +28,13 @@ import requests
 
 from . import __version__
 from ._json import loads
-from ._transport import Deadline, DeadlineAdapter, never_reached_server
+from ._transport import (
+    Deadline,
+    DeadlineAdapter,
+    install_log_redaction,
+    never_reached_server,
+    parse_timeout,
+)
 from .challenge import Challenge
 from .exceptions import (
     ChallengeAttemptsExceeded,
@@ -54,12 +59,9 @@ DEFAULT_TIMEOUT = 5.0
 MAX_CODE_LENGTH = 512
 #: Longest answer body read from Passlock, in bytes.
 MAX_RESPONSE_BYTES = 1024 * 1024
-#: Longest connect wait, however long the total deadline.
-MAX_CONNECT_TIMEOUT = 3.05
 
 _CODE_RE = re.compile(r"[A-Za-z0-9._~-]+")
 _ID_RE = re.compile(r"[A-Za-z0-9._~-]{1,512}")
-_SECRET_PATH_RE = re.compile(r"(/principal/)[^/?#\s\"]+")
 
 #: Error tags Passlock answers with, and the exception each becomes.
 _ERRORS: dict[str, type[PasslockAPIError]] = {
@@ -72,26 +74,6 @@ _ERRORS: dict[str, type[PasslockAPIError]] = {
     "@error/ChallengeExpired": ChallengeExpired,
     "@error/ChallengeAttemptsExceeded": ChallengeAttemptsExceeded,
 }
-
-
-class RedactCodes(logging.Filter):
-    """Masks codes in the URLs that urllib3 logs at DEBUG (``/principal/{code}``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _SECRET_PATH_RE.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str) and "/principal/" in record.msg:
-            record.msg = _SECRET_PATH_RE.sub(r"\1[redacted]", record.msg)
-        return True
-
-
-def _install_log_redaction() -> None:
-    logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, RedactCodes) for f in logger.filters):
-        logger.addFilter(RedactCodes())
 
 
 def validate_code(code: object) -> str:
@@ -114,25 +96,6 @@ def _segment(value: object) -> str:
     if not isinstance(value, str) or not _ID_RE.fullmatch(value) or set(value) == {"."}:
         raise NotFound(reason="not a Passlock identifier")
     return value
-
-
-def parse_timeout(value: object) -> tuple[float, float]:
-    """``(connect, total)`` seconds from a number (the total) or a ``(connect, total)`` pair;
-    :class:`ValueError` for anything else."""
-
-    def positive(v: object) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-
-    if positive(value):
-        total = float(value)  # type: ignore[arg-type]
-        return (min(MAX_CONNECT_TIMEOUT, total), total)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(positive, value)):
-        connect, total = float(value[0]), float(value[1])
-        return (min(connect, total), total)
-    raise ValueError(
-        f"the timeout must be a positive number of seconds or a (connect, total) pair, "
-        f"got {value!r}"
-    )
 
 
 class PasslockClient:
@@ -174,7 +137,7 @@ class PasslockClient:
         except NotFound:
             raise ValueError("The tenancy ID is not a valid Passlock identifier.") from None
         self._api_key = api_key
-        _install_log_redaction()
+        install_log_redaction()
         if session is None:
             session = requests.Session()
             # requests re-reads proxy and CA settings from the environment on every call

@@ -300,6 +300,10 @@ class SQLAlchemyStore:
             self.rollback()
             raise IdTokenReplayed(reason="ceremony used before") from None
 
+    def was_used(self, key: str) -> bool:
+        """Whether ``key`` (a ceremony's id) was recorded as used."""
+        return self.session.get(self.used_token_model, key) is not None
+
     def purge_used(self, now: datetime | None = None) -> None:
         """Forget used ceremonies that can no longer pass the checks (in the transaction)."""
         model = self.used_token_model

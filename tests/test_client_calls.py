@@ -26,14 +26,13 @@ from flask_passlock import (
     __version__,
     _transport,
 )
-from flask_passlock._transport import DeadlineAdapter
-from flask_passlock.client import (
+from flask_passlock._transport import (
     MAX_CONNECT_TIMEOUT,
-    MAX_RESPONSE_BYTES,
+    DeadlineAdapter,
     RedactCodes,
     parse_timeout,
-    validate_code,
 )
+from flask_passlock.client import MAX_RESPONSE_BYTES, validate_code
 from flask_passlock.exceptions import (
     ChallengeAttemptsExceeded,
     ChallengeExpired,
