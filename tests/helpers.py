@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 import sqlalchemy as sa
 from flask import Flask
 from flask_login import LoginManager, UserMixin
@@ -162,3 +164,27 @@ def listen_to(signal: Any) -> Iterator[list[dict[str, Any]]]:
         yield heard
     finally:
         signal.disconnect(receiver)
+
+
+def claims_for(emulator: PasslockEmulator, passkey_id: str, **overrides: Any) -> dict[str, Any]:
+    """The claims of an id_token Passlock would sign for ``passkey_id``, with ``overrides``."""
+    now = int(time.time())
+    return {
+        "iss": "passlock.dev",
+        "aud": emulator.tenancy_id,
+        "sub": passkey_id,
+        "jti": f"jti-{time.monotonic_ns()}",
+        "iat": now,
+        "exp": now + 300,
+        "a:id": passkey_id,
+        "a:typ": "passkey",
+        "pk:uv": True,
+        **overrides,
+    }
+
+
+def sign_id_token(emulator: PasslockEmulator, passkey_id: str, **overrides: Any) -> str:
+    """An id_token for ``passkey_id`` signed by the emulator's key, with ``overrides``."""
+    kid, key = emulator.signing_key()
+    claims = claims_for(emulator, passkey_id, **overrides)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})

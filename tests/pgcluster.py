@@ -14,6 +14,7 @@ one line, or fails when the ``CI`` environment variable is set.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import shlex
@@ -26,6 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -267,3 +269,15 @@ def throwaway_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+@contextmanager
+def reporting_cluster(report: dict[str, Any], artifact: Path) -> Iterator[PostgresCluster]:
+    """A throwaway cluster for a test module (gunicorn needed); what the module put in
+    ``report`` is written to ``artifact`` (JSON) when it ends."""
+    pytest.importorskip("gunicorn")
+    with throwaway_cluster() as running:
+        yield running
+    if report:
+        artifact.parent.mkdir(exist_ok=True)
+        artifact.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flask_passlock import signals
 
-from .helpers import app_parts, build_app, listen_to
+from .helpers import app_parts, build_app, claims_for, listen_to
 
 
 @pytest.fixture
@@ -29,23 +29,6 @@ def parts(emulator, database_url):
 def passkey_id(parts, emulator):
     _, _, (passkey_id,) = parts.user_with_passkeys(emulator, "ada", field="id_token")
     return passkey_id
-
-
-def claims_for(emulator, passkey_id, **overrides):
-    now = int(time.time())
-    claims = {
-        "iss": "passlock.dev",
-        "aud": emulator.tenancy_id,
-        "sub": passkey_id,
-        "jti": f"jti-{time.monotonic_ns()}",
-        "iat": now,
-        "exp": now + 300,
-        "a:id": passkey_id,
-        "a:typ": "passkey",
-        "pk:uv": True,
-    }
-    claims.update(overrides)
-    return claims
 
 
 def sign(emulator, claims, *, kid=None, key=None, alg="RS256"):

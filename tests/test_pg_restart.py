@@ -12,7 +12,6 @@ for a second once; then, with no load, restarted once more. The same run is made
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -29,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flask_passlock.testing import PasslockTestClient
 
-from .pgcluster import free_port, throwaway_cluster
+from .pgcluster import free_port, reporting_cluster
 from .pgserve import RECOMMENDED_ENGINE_OPTIONS, ROOT, Visitor, create_tables, query, serve
 
 CLIENTS = 6
@@ -44,12 +43,8 @@ WITHOUT_PRE_PING = {k: v for k, v in RECOMMENDED_ENGINE_OPTIONS.items() if k != 
 
 @pytest.fixture(scope="module")
 def cluster():
-    pytest.importorskip("gunicorn")
-    with throwaway_cluster() as running:
+    with reporting_cluster(REPORT, ARTIFACT) as running:
         yield running
-    if REPORT:
-        ARTIFACT.parent.mkdir(exist_ok=True)
-        ARTIFACT.write_text(json.dumps(REPORT, indent=2, sort_keys=True) + "\n")
 
 
 # -- the load -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from flask_passlock.emulator import Fault
 
-from .pgcluster import throwaway_cluster
+from .pgcluster import reporting_cluster
 from .pgserve import RECOMMENDED_ENGINE_OPTIONS, ROOT, Visitor, create_tables, serve
 
 ARTIFACT = Path(ROOT) / "test-artifacts" / "pg_settings.json"
@@ -47,12 +47,8 @@ def engine_options(*, connect_timeout: bool = True, server_timeouts: str = "both
 
 @pytest.fixture(scope="module")
 def cluster():
-    pytest.importorskip("gunicorn")
-    with throwaway_cluster() as running:
+    with reporting_cluster(REPORT, ARTIFACT) as running:
         yield running
-    if REPORT:
-        ARTIFACT.parent.mkdir(exist_ok=True)
-        ARTIFACT.write_text(json.dumps(REPORT, indent=2, sort_keys=True) + "\n")
 
 
 def timed(call) -> tuple[int, str | None, float]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import jwt
 import pytest
 from flask_login import login_user, logout_user
 
@@ -16,25 +15,7 @@ from flask_passlock.freshness import VERIFIED
 from flask_passlock.state import get_state
 
 from .helpers import app_parts, build_app
-
-
-def sign(emulator, passkey_id, **overrides):
-    """An id_token for ``passkey_id`` signed by the emulator's key, with ``overrides``."""
-    now = int(time.time())
-    claims = {
-        "iss": "passlock.dev",
-        "aud": emulator.tenancy_id,
-        "sub": passkey_id,
-        "jti": f"jti-{time.monotonic_ns()}",
-        "iat": now,
-        "exp": now + 300,
-        "a:id": passkey_id,
-        "a:typ": "passkey",
-        "pk:uv": True,
-        **overrides,
-    }
-    kid, key = emulator.signing_key()
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+from .helpers import sign_id_token as sign
 
 
 def signed_in_user(session_client) -> str | None:

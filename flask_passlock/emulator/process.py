@@ -26,13 +26,14 @@ import requests
 
 from .backend import DEFAULT_API_KEY, DEFAULT_TENANCY_ID
 from .codes import IssuedCode
+from .endpoints import Endpoints
 from .faults import Fault
 
 #: Seconds to wait for the process to say where it listens.
 START_TIMEOUT = 20.0
 
 
-class EmulatorProcess:
+class EmulatorProcess(Endpoints):
     """``python -m flask_passlock.emulator`` on a free port, until :meth:`stop`.
 
     :param args: more command-line arguments (``["--state", path]``...).
@@ -51,7 +52,7 @@ class EmulatorProcess:
         self._process: subprocess.Popen[str] | None = None
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {api_key}"
-        self.url = ""
+        self._url = ""
 
     def start(self) -> EmulatorProcess:
         """Start the process and wait until it listens."""
@@ -70,14 +71,19 @@ class EmulatorProcess:
 
         threading.Thread(target=read, daemon=True).start()
         try:
-            while not self.url:
+            while not self._url:
                 line = lines.get(timeout=START_TIMEOUT)
                 if line.startswith("Passlock emulator on "):
-                    self.url = line.split(" on ", 1)[1].split(";", 1)[0].strip()
+                    self._url = line.split(" on ", 1)[1].split(";", 1)[0].strip()
         except queue.Empty:
             self.stop()
             raise RuntimeError("the emulator process did not start") from None
         return self
+
+    @property
+    def url(self) -> str:
+        """Base URL, ending in ``/`` (once started)."""
+        return self._url
 
     def stop(self) -> None:
         """Stop the process."""
@@ -98,19 +104,6 @@ class EmulatorProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    @property
-    def client_url(self) -> str:
-        return self.url + "client.js"
-
-    def app_config(self) -> dict[str, str]:
-        """The ``PASSLOCK_*`` config an app needs to use this emulator."""
-        return {
-            "PASSLOCK_TENANCY_ID": self.tenancy_id,
-            "PASSLOCK_API_KEY": self.api_key,
-            "PASSLOCK_ENDPOINT": self.url,
-            "PASSLOCK_CLIENT_URL": self.client_url,
-        }
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         answer = self._session.request(method, self.url + path, json=body, timeout=10)

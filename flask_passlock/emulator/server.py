@@ -17,12 +17,13 @@ from . import challenges as ch
 from .app import create_app
 from .backend import CODE_TTL, DEFAULT_API_KEY, DEFAULT_TENANCY_ID, PAGE_SIZE, PasslockBackend
 from .codes import IssuedCode
+from .endpoints import Endpoints
 from .faults import Fault
 from .outbox import OutboxMessage
 from .wsgi import IDLE_TIMEOUT, make_server, serve_in_thread
 
 
-class PasslockEmulator:
+class PasslockEmulator(Endpoints):
     """Passlock on loopback, in memory (or in ``state_file``).
 
     :param tenancy_id: the tenancy it serves (more with :meth:`add_tenancy`).
@@ -140,20 +141,6 @@ class PasslockEmulator:
         """Base URL, ending in ``/``."""
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{self.public_host}:{self.port}/"
-
-    @property
-    def client_url(self) -> str:
-        """URL of the emulator's ES module (the stand-in for ``@passlock/client/safe``)."""
-        return self.url + "client.js"
-
-    def app_config(self) -> dict[str, str]:
-        """The ``PASSLOCK_*`` config an app needs to use this emulator."""
-        return {
-            "PASSLOCK_TENANCY_ID": self.tenancy_id,
-            "PASSLOCK_API_KEY": self.api_key,
-            "PASSLOCK_ENDPOINT": self.url,
-            "PASSLOCK_CLIENT_URL": self.client_url,
-        }
 
     # -- test helpers (the backend's, for short) --------------------------------------------
 
