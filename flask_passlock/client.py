@@ -384,3 +384,13 @@ def _decode(status: int, content: bytes) -> Any:
     if isinstance(tag, str) and tag.startswith("@error/"):
         raise PasslockUnavailable(reason="unexpected error tag")
     return data
+
+
+
+def __getattr__(name: str) -> Any:
+    """``PassLockUnavailable``, the old spelling, still resolves (with a warning)."""
+    if name == "PassLockUnavailable":
+        import flask_passlock
+
+        return flask_passlock.PassLockUnavailable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
