@@ -386,7 +386,6 @@ def _decode(status: int, content: bytes) -> Any:
     return data
 
 
-
 def __getattr__(name: str) -> Any:
     """``PassLockUnavailable``, the old spelling, still resolves (with a warning)."""
     if name == "PassLockUnavailable":

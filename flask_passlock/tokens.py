@@ -234,12 +234,14 @@ class IdTokenVerifier:
 
 def _header(token: str) -> dict[str, Any]:
     """The JOSE header of a compact JWS (read once here; ``jwt.decode`` checks the rest)."""
-    segment = token.split(".", 1)[0]
-    try:
-        header = loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    segment, _, rest = token.partition(".")
+    if rest.count(".") != 1:
+        raise InvalidIdToken(reason="not a JWT")
+    try:  # base64 tolerates more padding than a segment needs, never less
+        header = loads(base64.urlsafe_b64decode(segment + "=="))
     except (ValueError, UnicodeError):
         raise InvalidIdToken(reason="not a JWT") from None
-    if not isinstance(header, dict) or token.count(".") != 2:
+    if not isinstance(header, dict):
         raise InvalidIdToken(reason="not a JWT")
     return header
 
