@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from jinja2 import TemplateError
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +19,10 @@ from .redirects import safe_next
 
 #: Largest request body read, in bytes: a code is at most 512 characters, an id_token a few KB.
 MAX_BODY = 64 * 1024
+
+#: Most notices kept for the next page: a client that never loads one (a script posting JSON)
+#: must not grow the signed session cookie until a browser drops it.
+MAX_NOTICES = 5
 
 #: The action a page's endpoint stands for (the error page's ``title.<action>``).
 _ACTIONS = {
@@ -39,6 +43,14 @@ _BACK = {
     "passlock.rename": "passlock.list_passkeys",
     "passlock.delete": "passlock.list_passkeys",
 }
+
+
+def notify(text: str, category: str = "success") -> None:
+    """Flash ``text`` for the next page, unless the same notice is already waiting or
+    ``MAX_NOTICES`` are."""
+    waiting = session.get("_flashes", [])
+    if len(waiting) < MAX_NOTICES and (category, text) not in waiting:
+        flash(text, category)
 
 
 def wants_json() -> bool:

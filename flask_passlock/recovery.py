@@ -24,13 +24,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, flash, jsonify, render_template, url_for
+from flask import current_app, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
 from . import config as cfg
 from . import freshness, mailbox, signals
-from ._http import done, next_target, wants_json
+from ._http import done, next_target, notify, wants_json
 from ._text import clean_username
 from .blueprint import action, blueprint, logger
 from .challenge import Challenge
@@ -133,7 +133,7 @@ def recover_verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         return _refused("passlock/recover_verify.html", error, **context)
     _extension().log_in(account, how="recovery")  # after the commit: touches no database
     signals.account_recovered.send(_app(), user=account, challenge=challenge)
-    flash(message("flash.recovered"), "info")
+    notify(message("flash.recovered"), "info")
     list_url = url_for("passlock.list_passkeys")
     return done(url_for("passlock.register_page", next=list_url))
 
@@ -214,7 +214,7 @@ def signup_email_verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         template = "passlock/signup_email_verify.html"
         return _refused(template, error, next=target, **context)
     mailbox.confirm_signup(challenge.email, str(kept.get("username") or ""))
-    flash(message("flash.email_confirmed"), "success")
+    notify(message("flash.email_confirmed"), "success")
     return done(url_for("passlock.signup_page", next=target))
 
 
@@ -228,4 +228,4 @@ def _after_recovery(sender: Any, user: Any = None, **extra: Any) -> None:
     if state is None or not sender.config.get(cfg.RECOVERY) or user is None:
         return
     if freshness.verified_how(user) == "recovery":
-        flash(message("flash.remove_lost"), "info")
+        notify(message("flash.remove_lost"), "info")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, g, jsonify, render_template, url_for
+from flask import current_app, g, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from . import config as cfg
 from . import device, mailbox, signals
-from ._http import current_path, done, next_target, string_field, wants_json
+from ._http import current_path, done, next_target, notify, string_field, wants_json
 from ._text import clean_label, clean_username
 from .blueprint import action, blueprint, logger, require_user
 from .ceremony import (
@@ -67,7 +67,7 @@ def register(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     signals.passkey_registered.send(
         sender(), user=user, principal=principal, authenticator=authenticator
     )
-    flash(message("flash.registered", label=as_dict.get("label") or ""), "success")
+    notify(message("flash.registered", label=as_dict.get("label") or ""), "success")
     target = next_target(data) or current_app.config.get(cfg.REGISTER_REDIRECT)
     return done(str(target or url_for("passlock.list_passkeys")), 201, authenticator=as_dict)
 
@@ -112,7 +112,7 @@ def login(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     signals.passkey_authenticated.send(
         sender(), user=user, principal=principal, authenticator=authenticator
     )
-    flash(message("flash.signed_in"), "success")
+    notify(message("flash.signed_in"), "success")
     target = next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
     return done(target, 200, authenticator=as_dict)
 
@@ -162,7 +162,7 @@ def signup(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     signals.passkey_registered.send(
         app, user=user, principal=principal, authenticator=authenticator
     )
-    flash(message("flash.signed_up", username=username), "success")
+    notify(message("flash.signed_up", username=username), "success")
     target = next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
     return done(target, 201, authenticator=as_dict)
 
@@ -201,7 +201,7 @@ def verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         use_once(principal)
     _extension().mark_verified(user)
     signals.passkey_verified.send(sender(), user=user, authenticator=authenticator)
-    flash(message("flash.verified"), "success")
+    notify(message("flash.verified"), "success")
     target = next_target(data) or str(current_app.config[cfg.LOGIN_REDIRECT])
     return done(target, 200)
 
@@ -232,7 +232,7 @@ def rename(data: dict[str, Any], user: Any, authenticator_id: str) -> ResponseRe
         store.rename(authenticator, label)
         as_dict = authenticator.to_dict()
     signals.passkey_renamed.send(sender(), user=user, authenticator=authenticator, label=label)
-    flash(message("flash.renamed", label=label), "success")
+    notify(message("flash.renamed", label=label), "success")
     if wants_json():
         return jsonify(authenticator=as_dict)
     return done(url_for("passlock.list_passkeys"))
@@ -250,7 +250,7 @@ def delete(data: dict[str, Any], user: Any, authenticator_id: str) -> ResponseRe
     signals.passkey_removed.send(
         sender(), user=user, authenticator_id=authenticator_id, record=record
     )
-    flash(message("flash.deleted"), "success")
+    notify(message("flash.deleted"), "success")
     if wants_json():
         # What the browser needs to tell the device to forget it (WebAuthn Signal API).
         return jsonify(deleted=authenticator_id, credential=device.credential_of(record))

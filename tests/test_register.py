@@ -394,3 +394,31 @@ def test_werkzeug_errors_answer_json_when_asked(parts, client):
     )
     assert response.status_code == 413
     assert response.is_json and response.get_json()["code"]
+
+
+def test_notices_nobody_reads_do_not_pile_up_in_the_session(parts, emulator, client):
+    """A client that posts by JSON and never loads a page (a script, an app's own front end)
+    reads no flashed notice: the signed session cookie must not grow with every passkey until
+    a browser drops it (4 KB) and signs the user out."""
+    for n in range(30):
+        issued = emulator.issue_code()
+        answer = client.post("/passkey/register", json={"code": issued.code, "label": f"Key {n}"})
+        assert answer.status_code == 201
+    with client.session_transaction() as session:
+        notices = session.get("_flashes", [])
+    assert 1 <= len(notices) <= 5
+    assert notices[-1] == ("success", "Passkey added: “Key 4”.")  # the first ones are kept
+    again = client.post("/passkey/register", json={"code": emulator.issue_code().code})
+    assert again.status_code == 201
+    page = client.get("/passkey/")  # a page shows them, and they are gone
+    assert "Passkey added: “Key 0”." in page.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "_flashes" not in session
+
+
+def test_the_same_notice_twice_is_shown_once(parts, emulator, client):
+    for _ in range(3):
+        answer = client.post("/passkey/register", json={"code": emulator.issue_code().code})
+        assert answer.status_code == 201
+    with client.session_transaction() as session:
+        assert session["_flashes"] == [("success", "Passkey added: “Passkey”.")]
