@@ -189,7 +189,8 @@ def costs_one_by_one(bench: Bench, emulator: PasslockEmulator, n: int) -> None:
             f"{results['3 flushes']:8.3f}"
         )
         print(
-            f"  {'the same writes, committed at once (1 flush; the package now)':<64}{results['1 flush']:8.3f}"
+            f"  {'the same writes, committed at once (1 flush; the package now)':<64}"
+            f"{results['1 flush']:8.3f}"
         )
 
         user = db.session.get(User, 1)

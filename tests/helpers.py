@@ -98,10 +98,15 @@ class AppParts:
             ]
 
 
-def build_app(
-    emulator: PasslockEmulator, database_url: str, *, with_email: bool = False, **config: Any
-) -> AppParts:
-    """A small app; ``with_email`` gives its users an (optional, unique) ``email`` column."""
+#: One database object and user model per process and shape: declaring models and mapping
+#: them costs more than the rest of an app, and the models hold no state of a test (each app
+#: has its own engine and tables).
+_SCHEMAS: dict[bool, tuple[Any, Any]] = {}
+
+
+def _schema(with_email: bool) -> tuple[Any, Any]:
+    if with_email in _SCHEMAS:
+        return _SCHEMAS[with_email]
 
     class Base(DeclarativeBase):
         pass
@@ -114,6 +119,16 @@ def build_app(
         username: Mapped[str] = mapped_column(sa.String(64), unique=True)
         if with_email:
             email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+
+    _SCHEMAS[with_email] = (db, User)
+    return db, User
+
+
+def build_app(
+    emulator: PasslockEmulator, database_url: str, *, with_email: bool = False, **config: Any
+) -> AppParts:
+    """A small app; ``with_email`` gives its users an (optional, unique) ``email`` column."""
+    db, User = _schema(with_email)  # noqa: N806 - a model class
 
     app = Flask(__name__)
     app.test_client_class = PasslockTestClient
