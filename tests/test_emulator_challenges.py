@@ -4,7 +4,6 @@ single use, over HTTP."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import requests
@@ -170,11 +169,14 @@ def test_an_expired_challenge(emu):
     assert answer.status_code == 400 and answer.json()["_tag"] == "@error/ChallengeExpired"
 
 
-def test_challenges_expire_after_their_ttl():
-    with PasslockEmulator(challenge_ttl=0.3) as emulator:
-        challenge = create(emulator)
-        time.sleep(0.5)
-        assert verify(emulator, challenge).json()["_tag"] == "@error/ChallengeExpired"
+def test_challenges_expire_after_their_ttl(emu):
+    challenge = create(emu)
+    assert challenge["expiresAt"] - challenge["createdAt"] == 600_000
+    emu.advance_clock(599.9)
+    kept = create(emu, email="kept@example.com")
+    emu.advance_clock(0.2)
+    assert verify(emu, challenge).json()["_tag"] == "@error/ChallengeExpired"
+    assert verify(emu, kept).json()["_tag"] == "ChallengeVerified"
 
 
 def test_the_rate_limit_per_email(emu):
@@ -196,12 +198,14 @@ def test_the_rate_limit_per_user_id(emu):
     create(emu, email="c@example.com", userId="u-2")
 
 
-def test_the_rate_limit_window_passes():
-    with PasslockEmulator(challenge_rate_limit=1, challenge_rate_window=0.5) as emulator:
-        create(emulator)
-        assert create(emulator, status=429)["retryAfterSeconds"] == 1
-        time.sleep(0.6)
-        create(emulator)
+def test_the_rate_limit_window_passes(emu):
+    for _ in range(RATE_LIMIT):
+        create(emu)
+    assert create(emu, status=429)["retryAfterSeconds"] == RATE_WINDOW
+    emu.advance_clock(RATE_WINDOW - 10)
+    assert create(emu, status=429)["retryAfterSeconds"] == 10
+    emu.advance_clock(10.1)
+    create(emu)
 
 
 def pending(emulator):

@@ -199,3 +199,21 @@ def test_a_chunked_body_is_a_tagged_411(emulator):
         head, _, body = sock.recv(65536).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 411") and b"Content-Type: application/json" in head
     assert b'"_tag": "@error/BadRequest"' in body
+
+
+def test_codes_and_ceremony_sessions_age_by_the_emulator_clock(fresh):
+    """A test lets Passlock's time pass without sleeping: codes live ``code_ttl`` seconds."""
+    issued = fresh.issue_code()
+    expires = issued.principal["expiresAt"]
+    fresh.advance_clock(fresh.code_ttl + 1)
+    assert call(fresh, "GET", f"principal/{issued.code}").json()["_tag"] == "@error/InvalidCode"
+    later = fresh.issue_code()
+    assert later.principal["createdAt"] >= expires + 1000  # what is issued carries the time
+    assert call(fresh, "GET", f"principal/{later.code}").status_code == 200
+
+
+def test_the_emulator_clock_only_moves_ahead(fresh):
+    with pytest.raises(ValueError, match="only moves ahead"):
+        fresh.advance_clock(-1)
+    with pytest.raises(ValueError):
+        fresh.advance_clock(float("nan"))

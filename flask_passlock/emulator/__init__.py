@@ -31,7 +31,8 @@ Mailbox challenges
     ``challenge_rate_limit`` challenges (5) per email address or userId per
     ``challenge_rate_window`` seconds (600), then ``@error/ChallengeRateLimited`` with
     ``retryAfterSeconds`` (``skipRateLimit`` skips it). A verified challenge is used up. Tests
-    read :attr:`PasslockEmulator.challenges` and call :meth:`~PasslockEmulator.expire_challenge`.
+    read :attr:`PasslockEmulator.challenges` and call :meth:`~PasslockEmulator.expire_challenge`,
+    or :meth:`~PasslockEmulator.advance_clock` to let time pass without sleeping.
 
 The development outbox (the emulator's own, not Passlock's)
     A local mail catcher, so an app can "send" its challenge emails offline:

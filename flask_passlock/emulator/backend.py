@@ -19,12 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from webauthn.helpers import bytes_to_base64url
 
 from . import challenges as ch
+from .clock import Clock
 from .codes import CodeBook, IssuedCode
 from .errors import bad_request, forbidden
 from .faults import Fault
 from .keys import SigningKeys
 from .outbox import Outbox, OutboxMessage
-from .passkeys import PasskeyBook, new_record, now_ms, passkey_json, summary_json
+from .passkeys import PasskeyBook, new_record, passkey_json, summary_json
 from .state import StateFile
 
 #: How long a code, a ceremony session and an id_token live, in seconds (as Passlock).
@@ -61,15 +62,18 @@ class PasslockBackend:
         self.code_ttl = code_ttl
         self.page_size = page_size
         self.lock = threading.RLock()
+        #: Passlock's clock: :meth:`advance_clock` moves it ahead.
+        self.clock = Clock()
         self._tenancies = {tenancy_id: api_key}
-        self._passkeys = PasskeyBook()
-        self._codes = CodeBook(code_ttl)
+        self._passkeys = PasskeyBook(self.clock)
+        self._codes = CodeBook(code_ttl, self.clock)
         self._keys = SigningKeys()
         self._challenges = ch.ChallengeBook(
             ttl=challenge_ttl,
             max_attempts=challenge_attempts,
             rate_limit=challenge_rate_limit,
             rate_window=challenge_rate_window,
+            clock=self.clock,
         )
         self._outbox = Outbox()
         self._faults: list[Fault] = []
@@ -196,7 +200,9 @@ class PasslockBackend:
         """Store a new passkey (``fields`` as :func:`.passkeys.new_record` takes them) and mint
         the code of its registration."""
         fields.setdefault("user_handle", bytes_to_base64url(secrets.token_bytes(16)))
-        record = new_record(tenancy, passkey_id or secrets.token_urlsafe(16), **fields)
+        record = new_record(
+            tenancy, passkey_id or secrets.token_urlsafe(16), now=self.clock.ms(), **fields
+        )
         with self._change():
             self._passkeys.add(record)
             return self._codes.mint(tenancy, record, user_verified, metadata or {}, self._keys.sign)
@@ -215,7 +221,7 @@ class PasslockBackend:
             passkey = self._passkeys.find(tenancy, passkey_id)
             if counter is not None:
                 passkey["counter"] = counter
-            passkey["lastUsed"] = now_ms()
+            passkey["lastUsed"] = self.clock.ms()
             return self._codes.mint(
                 tenancy, passkey, user_verified, metadata or {}, self._keys.sign
             )
@@ -310,6 +316,12 @@ class PasslockBackend:
     def delete_challenge(self, tenancy: str, challenge_id: str) -> None:
         with self._change():
             self._challenges.delete(tenancy, challenge_id)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass at Passlock, without waiting: codes, ceremony sessions and
+        challenges age, rate-limit windows pass; what is issued after carries the later time
+        (an id_token's ``iat``, for one)."""
+        self.clock.advance(seconds)
 
     def expire_challenge(self, challenge_id: str) -> None:
         """Make a challenge expire now (``KeyError`` for an unknown one)."""

@@ -7,11 +7,11 @@ import hmac
 import math
 import re
 import secrets
-import time
 from dataclasses import asdict, dataclass, replace
 from html import escape
 from typing import Any
 
+from .clock import Clock
 from .errors import ApiError, bad_request, not_found
 
 #: How long a challenge lives, in seconds.
@@ -29,10 +29,6 @@ EMAIL = re.compile(r"[^@]+@[^@]+[^\n\r\u2028\u2029][^@]+")
 MAX_METADATA_DEPTH = 32
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @dataclass
 class Challenge:
     """One mailbox challenge, as the emulator holds it (times in epoch milliseconds)."""
@@ -48,10 +44,6 @@ class Challenge:
     created_at: int
     expires_at: int
     attempts: int = 0
-
-    @property
-    def expired(self) -> bool:
-        return self.expires_at <= now_ms()
 
     def readable(self) -> dict[str, Any]:
         """``{_tag: "Challenge", ...}``: what GET and verify answer (no secret, no code)."""
@@ -114,6 +106,7 @@ class ChallengeBook:
         max_attempts: int = CHALLENGE_ATTEMPTS,
         rate_limit: int = CHALLENGE_RATE_LIMIT,
         rate_window: float = CHALLENGE_RATE_WINDOW,
+        clock: Clock | None = None,
     ) -> None:
         if max_attempts < 1 or rate_limit < 1:
             raise ValueError("max_attempts and rate_limit must be at least 1")
@@ -121,6 +114,7 @@ class ChallengeBook:
         self.max_attempts = max_attempts
         self.rate_limit = rate_limit
         self.rate_window = rate_window
+        self.clock = clock or Clock()
         self._challenges: dict[str, Challenge] = {}
         self._sent: dict[str, list[float]] = {}  # rate-limit subject -> send times
 
@@ -167,7 +161,7 @@ class ChallengeBook:
                 )
                 if other.tenancy_id == tenancy and other.purpose == purpose and same_subject:
                     del self._challenges[other.challenge_id]
-        now = now_ms()
+        now = self.clock.ms()
         challenge = Challenge(
             challenge_id=secrets.token_urlsafe(16),
             tenancy_id=tenancy,
@@ -184,7 +178,7 @@ class ChallengeBook:
         return replace(challenge)
 
     def _rate_limit(self, subjects: list[str]) -> None:
-        now = time.time()
+        now = self.clock.time()
         for subject in subjects:
             recent = [t for t in self._sent.get(subject, []) if t > now - self.rate_window]
             self._sent[subject] = recent
@@ -196,10 +190,10 @@ class ChallengeBook:
 
     def _prune(self) -> None:
         """Forget challenges expired a day ago, and rate-limit entries past their window."""
-        horizon = now_ms() - 86_400_000
+        horizon = self.clock.ms() - 86_400_000
         for key in [k for k, c in self._challenges.items() if c.expires_at < horizon]:
             del self._challenges[key]
-        cutoff = time.time() - self.rate_window
+        cutoff = self.clock.time() - self.rate_window
         for key in [k for k, times in self._sent.items() if not times or times[-1] < cutoff]:
             del self._sent[key]
 
@@ -220,7 +214,7 @@ class ChallengeBook:
             or not hmac.compare_digest(given, challenge.secret.encode())
         ):
             raise ApiError("@error/InvalidChallenge")
-        if challenge.expired:
+        if challenge.expires_at <= self.clock.ms():
             raise ApiError("@error/ChallengeExpired")
         if challenge.attempts >= self.max_attempts:
             raise ApiError("@error/ChallengeAttemptsExceeded")
@@ -242,7 +236,7 @@ class ChallengeBook:
         challenge = self._challenges.get(challenge_id)
         if challenge is None:
             raise KeyError(challenge_id)
-        challenge.expires_at = now_ms() - 1
+        challenge.expires_at = self.clock.ms() - 1
 
     def all(self) -> list[Challenge]:
         return [replace(c) for c in self._challenges.values()]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .clock import Clock
 from .errors import ApiError, bad_request
-from .passkeys import now_ms
 
 
 @dataclass(frozen=True)
@@ -27,8 +26,9 @@ class CodeBook:
     """Single-use codes (each names a principal) and ceremony sessions, both living ``ttl``
     seconds. Not thread-safe: the backend holds its lock around calls."""
 
-    def __init__(self, ttl: int) -> None:
+    def __init__(self, ttl: int, clock: Clock | None = None) -> None:
         self.ttl = ttl
+        self.clock = clock or Clock()
         self._codes: dict[str, dict[str, Any]] = {}
         self._sessions: dict[str, dict[str, Any]] = {}
 
@@ -41,7 +41,7 @@ class CodeBook:
         sign: Callable[[dict[str, Any]], str],
     ) -> IssuedCode:
         """A new code and id_token (signed with ``sign``) for a ceremony with ``passkey``."""
-        now = now_ms()
+        now = self.clock.ms()
         principal: dict[str, Any] = {
             "_tag": "ExtendedPrincipal",
             "id": secrets.token_urlsafe(16),
@@ -55,7 +55,7 @@ class CodeBook:
         }
         if passkey.get("platformName"):
             principal["passkey"]["platformName"] = passkey["platformName"]
-        _drop_expired(self._codes)
+        _drop_expired(self._codes, self.clock.time())
         code = secrets.token_urlsafe(32)
         self._codes[code] = {
             "tenancy": tenancy,
@@ -84,15 +84,15 @@ class CodeBook:
         if entry is None or entry["tenancy"] != tenancy:
             raise ApiError("@error/InvalidCode")
         del self._codes[code]
-        if entry["expires"] < time.time():
+        if entry["expires"] < self.clock.time():
             raise ApiError("@error/InvalidCode")
         return dict(entry["principal"])
 
     def open_session(self, tenancy: str, kind: str, data: dict[str, Any]) -> str:
         """Remember a ceremony in progress; returns its ``sessionToken``."""
-        _drop_expired(self._sessions)
+        _drop_expired(self._sessions, self.clock.time())
         token = secrets.token_urlsafe(24)
-        expires = time.time() + self.ttl
+        expires = self.clock.time() + self.ttl
         self._sessions[token] = {**data, "tenancy": tenancy, "kind": kind, "expires": expires}
         return token
 
@@ -103,7 +103,7 @@ class CodeBook:
             session is None
             or session["tenancy"] != tenancy
             or session["kind"] != kind
-            or session["expires"] < time.time()
+            or session["expires"] < self.clock.time()
         ):
             raise bad_request("Unknown or expired session")
         return session
@@ -115,7 +115,6 @@ class CodeBook:
         self._codes = {str(code): dict(entry) for code, entry in data.items()}
 
 
-def _drop_expired(entries: dict[str, dict[str, Any]]) -> None:
-    now = time.time()
+def _drop_expired(entries: dict[str, dict[str, Any]], now: float) -> None:
     for key in [k for k, entry in entries.items() if entry["expires"] < now]:
         del entries[key]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import time
 from typing import Any
 
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
+from .clock import Clock
 from .errors import bad_request, not_found
 
 #: Names Passlock shows for well-known authenticator AAGUIDs.
@@ -27,10 +27,6 @@ PLATFORM_NAMES = {
 TRANSPORTS = ("ble", "hybrid", "internal", "nfc", "usb", "cable", "smart-card")
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def new_record(
     tenancy: str,
     passkey_id: str,
@@ -46,9 +42,10 @@ def new_record(
     device_type: str = "singleDevice",
     transports: Any = None,
     counter: int = 0,
+    now: int,
 ) -> dict[str, Any]:
-    """A passkey record; its ``userId`` starts as the passkey id (as at Passlock)."""
-    now = now_ms()
+    """A passkey record made at ``now`` (epoch ms); its ``userId`` starts as the passkey id
+    (as at Passlock)."""
     return {
         "id": passkey_id,
         "tenancyId": tenancy,
@@ -119,7 +116,8 @@ class PasskeyBook:
     """The passkeys of every tenancy, in creation order. Not thread-safe: the backend holds
     its lock around calls. Methods raise ``@error/NotFound`` for another tenancy's passkey."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self._passkeys: dict[str, dict[str, Any]] = {}
         self._sequence = 0
 
@@ -164,7 +162,7 @@ class PasskeyBook:
                 raise bad_request(f"{name} must be a string")
         passkey = self.find(tenancy, passkey_id)
         passkey.update({k: v for k, v in changes.items() if v is not None})
-        passkey["updatedAt"] = now_ms()
+        passkey["updatedAt"] = self.clock.ms()
         return passkey
 
     def delete(self, tenancy: str, passkey_id: str) -> dict[str, Any]:

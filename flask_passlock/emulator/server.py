@@ -191,6 +191,11 @@ class PasslockEmulator(Endpoints):
         """Pending mailbox challenges (copies, with their ``code`` and ``secret``)."""
         return self.backend.challenges
 
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass at Passlock without waiting (see
+        :meth:`PasslockBackend.advance_clock`)."""
+        self.backend.advance_clock(seconds)
+
     def expire_challenge(self, challenge_id: str) -> None:
         """Make a mailbox challenge expire now."""
         self.backend.expire_challenge(challenge_id)
