@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -41,95 +40,60 @@ from flask_passlock.exceptions import (
     InvalidChallengeCode,
 )
 
+from .loopback import LoopbackServer, Request
+
 T = "tenancy-1"
 KEY = "api-key-1"
 
 
-class Recorder:
-    """A loopback HTTP/1.1 server that records each request and answers the next scripted
-    ``(status, headers, body)``, or a body that never ends (``"endless"``)."""
+class Recorder(LoopbackServer):
+    """Records each request and answers the next scripted ``(status, headers, body)``, or
+    misbehaves as a step names (``"silent"``, ``"cut"``, ``"drip-close"``, ``"endless"``)."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.answers: list[Any] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     def answer(self, status: int, body: Any = None, **headers: str) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.answers.append((status, {"Content-Type": "application/json", **headers}, raw))
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            with conn:
-                buffer = b""
-                while True:
-                    while b"\r\n\r\n" not in buffer:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            return
-                        buffer += chunk
-                    head, buffer = buffer.split(b"\r\n\r\n", 1)
-                    lines = head.decode("latin-1").split("\r\n")
-                    method, target, _ = lines[0].split(" ", 2)
-                    headers = dict(line.split(": ", 1) for line in lines[1:])
-                    length = int(headers.get("Content-Length", 0))
-                    while len(buffer) < length:
-                        buffer += conn.recv(65536)
-                    body, buffer = buffer[:length], buffer[length:]
-                    self.requests.append(
-                        {
-                            "method": method,
-                            "path": target,
-                            "headers": headers,
-                            "json": json.loads(body) if body else None,
-                        }
-                    )
-                    step = self.answers.pop(0) if self.answers else (500, {}, b"")
-                    if step == "silent":
-                        self._stop.wait(10)  # never a byte of an answer
-                        return
-                    if step == "cut":  # a tenth of the body, then the connection closes
-                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}")
-                        return
-                    if step == "drip-close":  # no length: the body ends when the connection does
-                        conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
-                        for _ in range(200):
-                            conn.sendall(b" ")
-                            if self._stop.wait(0.05):
-                                return
-                        return
-                    if step == "endless":
-                        conn.sendall(
-                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                            b"Content-Length: 100000000\r\n\r\n"
-                            + b" "
-                            * (MAX_RESPONSE_BYTES + 131072)
-                        )
-                        self._stop.wait(10)  # the rest never comes
-                        return
-                    status, extra, raw = step
-                    out = f"HTTP/1.1 {status} X\r\nContent-Length: {len(raw)}\r\n"
-                    out += "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-                    conn.sendall(out.encode() + b"\r\n" + raw)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self._stop.set()
-        self._sock.close()
+    def respond(self, conn: socket.socket, request: Request) -> bool:
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.target,
+                "headers": request.headers,
+                "json": json.loads(request.body) if request.body else None,
+            }
+        )
+        step = self.answers.pop(0) if self.answers else (500, {}, b"")
+        if step == "silent":
+            self.stopped.wait(10)  # never a byte of an answer
+            return False
+        if step == "cut":  # a tenth of the body, then the connection closes
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}")
+            return False
+        if step == "drip-close":  # no length: the body ends when the connection does
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+            for _ in range(200):
+                conn.sendall(b" ")
+                if self.stopped.wait(0.05):
+                    return False
+            return False
+        if step == "endless":
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000000\r\n\r\n" + b" " * (MAX_RESPONSE_BYTES + 131072)
+            )
+            self.stopped.wait(10)  # the rest never comes
+            return False
+        status, extra, raw = step
+        out = f"HTTP/1.1 {status} X\r\nContent-Length: {len(raw)}\r\n"
+        out += "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        conn.sendall(out.encode() + b"\r\n" + raw)
+        return True
 
 
 @pytest.fixture

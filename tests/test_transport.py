@@ -20,6 +20,8 @@ from flask_passlock import PasslockClient, PasslockUnavailable, _transport
 from flask_passlock._transport import Deadline, DeadlineAdapter, never_reached_server
 from flask_passlock.emulator import Fault
 
+from .loopback import LoopbackServer, Request
+
 PRINCIPAL = (
     b'{"_tag":"ExtendedPrincipal","id":"p1","authenticatorId":"a1","authenticatorType":"passkey",'
     b'"createdAt":1,"expiresAt":2,"userId":"u1","metadata":{}}'
@@ -34,65 +36,34 @@ def answer(body: bytes = PRINCIPAL) -> bytes:
     )
 
 
-class ScriptedServer:
-    """A loopback HTTP/1.1 server whose n-th request (over all connections) gets the n-th
-    behaviour: ``"answer"``, ``"close"`` (read the request, close without a byte),
-    ``"partial"`` (half a status line, then close) or ``"drip-head"`` (the head a byte at a
+class ScriptedServer(LoopbackServer):
+    """The n-th request (over all connections) gets the n-th behaviour: ``"answer"``,
+    ``"close"`` (read the request, close without a byte), ``"partial"`` (half a status line,
+    then close), ``"slow"`` (answer after 0.3 s) or ``"drip-head"`` (the head a byte at a
     time). Connections are kept alive between answers."""
 
     def __init__(self, script: list[str]) -> None:
         self.script = list(script)
-        self.connections = 0
         self.requests = 0
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            self._converse(conn)
-        except OSError:
-            pass  # the client gave up (its deadline): nothing to serve any more
-
-    def _converse(self, conn: socket.socket) -> None:
-        with conn:
-            buffer = b""
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buffer += chunk
-                _, buffer = buffer.split(b"\r\n\r\n", 1)
-                self.requests += 1
-                step = self.script.pop(0) if self.script else "answer"
-                if step == "close":
-                    return
-                if step == "partial":
-                    conn.sendall(b"HTTP/1.1 2")
-                    return
-                if step == "slow":  # so that two calls overlap (two connections)
-                    time.sleep(0.3)
-                    conn.sendall(answer())
-                    continue
-                if step == "drip-head":
-                    for byte in answer():
-                        conn.sendall(bytes([byte]))
-                        time.sleep(0.05)
-                    continue
-                conn.sendall(answer())
-
-    def close(self) -> None:
-        self._sock.close()
+    def respond(self, conn: socket.socket, request: Request) -> bool:
+        self.requests += 1
+        step = self.script.pop(0) if self.script else "answer"
+        if step == "close":
+            return False
+        if step == "partial":
+            conn.sendall(b"HTTP/1.1 2")
+            return False
+        if step == "slow":  # so that two calls overlap (two connections)
+            time.sleep(0.3)
+        if step == "drip-head":
+            for byte in answer():
+                conn.sendall(bytes([byte]))
+                time.sleep(0.05)
+            return True
+        conn.sendall(answer())
+        return True
 
 
 @pytest.fixture
