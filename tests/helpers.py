@@ -13,13 +13,13 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 from flask import Flask
-from flask_login import LoginManager, UserMixin
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from flask_login import LoginManager
 
 from flask_passlock import Passlock
 from flask_passlock.emulator import PasslockEmulator
 from flask_passlock.testing import PasslockTestClient
+
+from .apps.models import declare_users
 
 
 def _database_of_this_worker(url: str | None) -> str | None:
@@ -105,23 +105,9 @@ _SCHEMAS: dict[bool, tuple[Any, Any]] = {}
 
 
 def _schema(with_email: bool) -> tuple[Any, Any]:
-    if with_email in _SCHEMAS:
-        return _SCHEMAS[with_email]
-
-    class Base(DeclarativeBase):
-        pass
-
-    db = SQLAlchemy(model_class=Base)
-
-    class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
-        __tablename__ = "account"
-        id: Mapped[int] = mapped_column(primary_key=True)
-        username: Mapped[str] = mapped_column(sa.String(64), unique=True)
-        if with_email:
-            email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
-
-    _SCHEMAS[with_email] = (db, User)
-    return db, User
+    if with_email not in _SCHEMAS:
+        _SCHEMAS[with_email] = declare_users(with_email=with_email)
+    return _SCHEMAS[with_email]
 
 
 def build_app(

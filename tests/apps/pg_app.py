@@ -11,26 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask, current_app
-from flask_login import LoginManager, UserMixin
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from flask_login import LoginManager
 
 from flask_passlock import Passlock
 
+from .models import declare_users
 
-class Base(DeclarativeBase):
-    pass
-
-
-db = SQLAlchemy(model_class=Base)
-
-
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
-    __tablename__ = "account"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+db, User = declare_users()
 
 
 login_manager = LoginManager()
