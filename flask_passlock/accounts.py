@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
-
 from . import device, signals
+from .ceremony import sender
 from .exceptions import NotFound
 from .store import primary_key
 
@@ -38,7 +37,7 @@ class AccountFlows:
             store.delete(rows)
         device.queue_forget(records)
         signals.user_forgotten.send(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
+            sender(),
             user=user,
             authenticator_ids=[row.id for row in rows],
             records=records,

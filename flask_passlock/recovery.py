@@ -33,6 +33,7 @@ from . import freshness, mailbox, signals
 from ._http import done, next_target, notify, wants_json
 from ._text import clean_username
 from .blueprint import action, blueprint, logger
+from .ceremony import sender
 from .challenge import Challenge
 from .exceptions import (
     EmailInUse,
@@ -57,10 +58,6 @@ def _on(key: str) -> None:
 
 def _extension() -> Any:
     return get_state().extension
-
-
-def _app() -> Any:
-    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def _refused(template: str, error: PasslockError, **context: Any) -> ResponseReturnValue:
@@ -109,7 +106,7 @@ def recover(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         mailbox.send_code("recover", email, to=address, user_id=user_id)
     except PasslockError as error:
         return _refused("passlock/recover.html", error, email=typed)
-    signals.recovery_requested.send(_app(), email=email, user=account)
+    signals.recovery_requested.send(sender(), email=email, user=account)
     return done(url_for("passlock.recover_verify_page"))
 
 
@@ -132,7 +129,7 @@ def recover_verify(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         context["waiting"] = mailbox.pending("recover") is not None
         return _refused("passlock/recover_verify.html", error, **context)
     _extension().log_in(account, how="recovery")  # after the commit: touches no database
-    signals.account_recovered.send(_app(), user=account, challenge=challenge)
+    signals.account_recovered.send(sender(), user=account, challenge=challenge)
     notify(message("flash.recovered"), "info")
     list_url = url_for("passlock.list_passkeys")
     return done(url_for("passlock.register_page", next=list_url))
