@@ -117,11 +117,7 @@ class SQLAlchemyStore:
     def user_by_username(self, username: str) -> Any:
         """The user whose ``username`` equals ``username``, ignoring case, or ``None``."""
         model = self._user_model("look users up by username", "user_by_username")
-        column = model.username
-        query = sa.select(model).where(sa.func.lower(column) == username.lower()).limit(2)
-        found = list(self.session.scalars(query))
-        if len(found) > 1:  # names that differ only by case: only the exact one is meant
-            found = [u for u in found if u.username == username]
+        found = self._matching_ignoring_case(model, "username", username)
         return found[0] if found else None
 
     def user_by_email(self, email: str) -> Any:
@@ -134,10 +130,7 @@ class SQLAlchemyStore:
                 "Flask-Passlock cannot look users up by email: give the user model an "
                 "'email' column or register @passlock.user_by_email."
             )
-        query = sa.select(model).where(sa.func.lower(model.email) == email.lower()).limit(2)
-        found = list(self.session.scalars(query))
-        if len(found) > 1:
-            found = [u for u in found if u.email == email]
+        found = self._matching_ignoring_case(model, "email", email)
         return found[0] if len(found) == 1 else None
 
     def new_user(self, username: str, email: str | None = None) -> Any:
@@ -164,6 +157,16 @@ class SQLAlchemyStore:
             self.session.execute(sa.update(model).where(mine).values(user_id=model.user_id))
         else:
             self.session.execute(sa.select(model.id).where(mine).with_for_update())
+
+    def _matching_ignoring_case(self, model: type[Any], name: str, value: str) -> list[Any]:
+        """Up to two users whose column ``name`` equals ``value`` ignoring case; when two
+        differ only by case, only those that equal it exactly (the one meant)."""
+        column = getattr(model, name)
+        query = sa.select(model).where(sa.func.lower(column) == value.lower()).limit(2)
+        found = list(self.session.scalars(query))
+        if len(found) > 1:
+            found = [u for u in found if getattr(u, name) == value]
+        return found
 
     def _user_model(self, what: str, hook: str) -> type[Any]:
         model = self.user_model

@@ -400,3 +400,30 @@ def test_rate_limits_name_the_missing_package(emulator, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "limits", None)
     with pytest.raises(RuntimeError, match="pip install Flask-Limiter"):
         build_app(emulator, f"sqlite:///{tmp_path / 'rl.sqlite'}", PASSLOCK_RATE_LIMITS="1/second")
+
+
+def test_names_that_differ_only_by_case_find_only_the_exact_one(emulator, database_url):
+    """Username and email lookups ignore case; when two accounts differ only by case, only
+    the exact spelling finds one (an email that matches neither exactly finds none)."""
+    with app_parts(emulator, database_url, with_email=True) as parts:
+        ids = {
+            name: parts.create_user(name, email=f"{name}@example.com")
+            for name in ("ada", "Ada", "bob")
+        }
+        with parts.app.app_context():
+            store = get_state(parts.app).store
+
+            def by_name(name):
+                user = store.user_by_username(name)
+                return user.id if user is not None else None
+
+            def by_email(email):
+                user = store.user_by_email(email)
+                return user.id if user is not None else None
+
+            assert by_name("Ada") == ids["Ada"] and by_name("ada") == ids["ada"]
+            assert by_name("ADA") is None
+            assert by_name("BOB") == ids["bob"]
+            assert by_email("Ada@example.com") == ids["Ada"]
+            assert by_email("ADA@example.com") is None
+            assert by_email("BOB@EXAMPLE.COM") == ids["bob"]
