@@ -354,8 +354,7 @@ class Passlock(MailboxHooks, AccountFlows):
         :raises PasslockUnavailable: Passlock could not delete it; the row is kept.
         """
         store = self.store
-        hook = self._hooks.get("has_other_sign_in")
-        if hook is not None and not hook(user):
+        if not self.can_delete_last(user):
             store.lock_user(user)  # two deletes at once must not both see two passkeys
             if len(store.passkey_ids_for(user)) <= 1:
                 raise LastPasskey()
