@@ -178,12 +178,12 @@ def error_response(error: PasslockError) -> ResponseReturnValue:
     """The answer for ``error``: ``{"code", "detail", ...}`` JSON, a redirect to the sign-in
     page (a page needing a user, asked for without one), or the error page."""
     if wants_json():
-        return jsonify(error.answer()), error.status_code, _headers(error)
+        return jsonify(error.answer()), error.status_code, retry_after_headers(error)
     if isinstance(error, NotSignedIn) and request.method == "GET":
         target = login_url()
         if target:
             return redirect(target)
-    return error_page(error.status_code, error.code, error.detail, _headers(error))
+    return error_page(error.status_code, error.code, error.detail, retry_after_headers(error))
 
 
 def error_page(
@@ -211,6 +211,7 @@ def error_page(
     return page, status, headers or {}
 
 
-def _headers(error: PasslockError) -> dict[str, str]:
+def retry_after_headers(error: PasslockError) -> dict[str, str]:
+    """``Retry-After`` for an error that says when to try again (a rate limit)."""
     retry_after = getattr(error, "retry_after", None)
     return {"Retry-After": str(retry_after)} if retry_after else {}

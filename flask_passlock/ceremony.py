@@ -146,10 +146,15 @@ def link_new_passkey(user: Any, principal: Principal, new_user: str | None = Non
     return user, authenticator, as_dict
 
 
+def username_free(username: str) -> None:
+    """:class:`~flask_passlock.exceptions.UsernameTaken` when an account has ``username``."""
+    if get_state().extension.find_user_by_username(username) is not None:
+        raise UsernameTaken()
+
+
 def _create_user(username: str, principal: Principal) -> Any:
     extension = get_state().extension
-    if extension.find_user_by_username(username) is not None:
-        raise UsernameTaken()
+    username_free(username)
     try:
         return extension.new_user(username, principal)
     except IntegrityError:

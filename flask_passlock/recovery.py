@@ -30,10 +30,10 @@ from werkzeug.exceptions import NotFound
 
 from . import config as cfg
 from . import freshness, mailbox, signals
-from ._http import done, next_target, notify, wants_json
+from ._http import done, next_target, notify, retry_after_headers, wants_json
 from ._text import clean_username
 from .blueprint import action, blueprint, logger
-from .ceremony import sender
+from .ceremony import sender, username_free
 from .challenge import Challenge
 from .exceptions import (
     EmailInUse,
@@ -42,7 +42,6 @@ from .exceptions import (
     NoAccount,
     PasslockError,
     UserDisabled,
-    UsernameTaken,
 )
 from .messages import message
 from .state import get_state
@@ -64,8 +63,7 @@ def _refused(template: str, error: PasslockError, **context: Any) -> ResponseRet
     """A refusal on the page it happened on (the form again, with the sentence and the next
     step), or ``{"code", "detail"}`` JSON."""
     logger.info("Email code step refused (%s): %s", error.code, error.reason)
-    retry_after = getattr(error, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    headers = retry_after_headers(error)
     if wants_json():
         return jsonify(error.answer()), error.status_code, headers
     page = render_template(template, error=error, **context)
@@ -177,8 +175,7 @@ def signup_email(data: dict[str, Any], user: Any) -> ResponseReturnValue:
         username = clean_username(data.get("username"))
         email = mailbox.clean_email(data.get("email"))
         with get_state().require_store().errors():
-            if _extension().find_user_by_username(username) is not None:
-                raise UsernameTaken()
+            username_free(username)
         mailbox.send_code("signup", email, username=username)
     except PasslockError as error:
         return _refused("passlock/signup_email.html", error, next=target, **typed)

@@ -25,13 +25,13 @@ from .ceremony import (
     sender,
     use_once,
     username_for,
+    username_free,
 )
 from .exceptions import (
     EmailNotVerified,
     NoSuchPasskey,
     NotAPasskey,
     PasslockError,
-    UsernameTaken,
     UserNotVerified,
     WrongPasskey,
 )
@@ -143,8 +143,7 @@ def signup(data: dict[str, Any], user: Any) -> ResponseReturnValue:
     if not data.get("code") and not data.get("id_token"):
         mailbox.signup_email()  # no confirmed address: refused before a passkey is made
         with get_state().require_store().errors():
-            if _extension().find_user_by_username(username) is not None:
-                raise UsernameTaken()
+            username_free(username)
         return jsonify(username=username)
     try:
         g.passlock_signup_email = mailbox.signup_email()
