@@ -219,15 +219,22 @@ def list_passkeys() -> ResponseReturnValue:
     return render_template("passlock/list.html", passkeys=passkeys, can_delete_last=can_delete_last)
 
 
+def _own_passkey(store: Any, user: Any, authenticator_id: str) -> Any:
+    """The signed-in user's passkey ``authenticator_id``; :class:`NoSuchPasskey` when it is
+    not theirs (or does not exist)."""
+    authenticator = store.owned_authenticator(user, authenticator_id)
+    if authenticator is None:
+        raise NoSuchPasskey()
+    return authenticator
+
+
 @action("/<authenticator_id>/rename", signed_in=True)
 def rename(data: dict[str, Any], user: Any, authenticator_id: str) -> ResponseReturnValue:
     """``label`` -> the passkey's new name."""
     label = clean_label(data.get("label"))
     store = get_state().require_store()
     with store.transaction():
-        authenticator = store.owned_authenticator(user, authenticator_id)
-        if authenticator is None:
-            raise NoSuchPasskey()
+        authenticator = _own_passkey(store, user, authenticator_id)
         store.rename(authenticator, label)
         as_dict = authenticator.to_dict()
     signals.passkey_renamed.send(sender(), user=user, authenticator=authenticator, label=label)
@@ -242,9 +249,7 @@ def delete(data: dict[str, Any], user: Any, authenticator_id: str) -> ResponseRe
     """Delete the passkey at Passlock and here (kept here when Passlock is down)."""
     store = get_state().require_store()
     with store.transaction():
-        authenticator = store.owned_authenticator(user, authenticator_id)
-        if authenticator is None:
-            raise NoSuchPasskey()
+        authenticator = _own_passkey(store, user, authenticator_id)
         record = _extension().remove(user, authenticator)
     signals.passkey_removed.send(
         sender(), user=user, authenticator_id=authenticator_id, record=record
