@@ -356,3 +356,14 @@ def test_non_json_error_page_from_a_proxy():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("module_name", ["flask_passlock", "flask_passlock.client"])
+def test_the_old_spelling_of_passlock_unavailable_still_resolves_with_a_warning(module_name):
+    import importlib
+
+    module = importlib.import_module(module_name)
+    with pytest.warns(DeprecationWarning, match="'PassLockUnavailable' is deprecated"):
+        assert module.PassLockUnavailable is PasslockUnavailable
+    with pytest.raises(AttributeError, match=f"module '{module_name}' has no attribute 'Nope'"):
+        module.Nope  # noqa: B018

@@ -363,3 +363,24 @@ def test_a_resend_that_fails_too_is_not_sent_a_third_time(scripted):
             client.exchange_code("third")
     assert info.value.reason == "could not be reached"
     assert server.requests == 4
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        ("localhost", True),
+        ("app.localhost", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("localhost.example.com", False),
+        ("notlocalhost", False),
+        ("10.0.0.5", False),
+        ("::2", False),
+        ("api.passlock.dev", False),
+        ("", False),
+    ],
+)
+def test_which_hosts_are_this_machine(host, expected):
+    """Only these may be reached over plain HTTP (the emulator)."""
+    assert _transport.loopback(host) is expected
