@@ -16,7 +16,8 @@ They are opt-in: nothing runs unless a test asks for a fixture by name.
     ``app.test_client(user=user)`` (``fresh=True`` also records a fresh passkey check, for
     views behind ``fresh_passkey_required``).
 ``passkey_browser`` / ``passkey_page``
-    Headless Chromium (``PASSLOCK_TEST_CHROMIUM`` or ``chromium`` on ``PATH``) through
+    Headless Chromium (``PASSLOCK_TEST_CHROMIUM``, else ``chromium-headless-shell`` or
+    ``chromium`` on ``PATH``) through
     Playwright, and a page with a CDP virtual WebAuthn authenticator
     (``page.authenticator.credentials()``). Skipped without Playwright or Chromium, failed
     instead when the ``CI`` environment variable is set.
@@ -107,8 +108,12 @@ class PasslockTestClient(FlaskClient):
 
 
 def chromium_path() -> str:
+    """The browser the page fixtures launch: ``PASSLOCK_TEST_CHROMIUM``, else Chromium's
+    headless shell (the same engine without the desktop browser around it: the same pages at
+    about half the CPU), else the full Chromium."""
     return (
         os.environ.get("PASSLOCK_TEST_CHROMIUM")
+        or shutil.which("chromium-headless-shell")
         or shutil.which("chromium")
         or shutil.which("chromium-browser")
         or "/usr/bin/chromium"
@@ -219,7 +224,7 @@ def passkey_browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = chromium_path()
     if not os.path.exists(executable):
-        message = f"Chromium not found at {executable} (apt-get install chromium)"
+        message = f"Chromium not found at {executable} (apt-get install chromium-headless-shell)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -61,3 +61,26 @@ def test_fixtures_in_a_user_suite(pytester):
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def _executable(folder, name):
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_the_page_fixtures_prefer_the_headless_shell(tmp_path, monkeypatch):
+    """Chromium's headless shell renders the same pages as the full browser at about half the
+    CPU: the page fixtures take it when it is installed, the full browser otherwise, and
+    PASSLOCK_TEST_CHROMIUM over both."""
+    from flask_passlock.testing import chromium_path
+
+    monkeypatch.delenv("PASSLOCK_TEST_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    full = _executable(tmp_path, "chromium")
+    assert chromium_path() == full
+    shell = _executable(tmp_path, "chromium-headless-shell")
+    assert chromium_path() == shell
+    monkeypatch.setenv("PASSLOCK_TEST_CHROMIUM", "/opt/my/chrome")
+    assert chromium_path() == "/opt/my/chrome"
