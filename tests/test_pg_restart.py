@@ -32,8 +32,9 @@ from .pgcluster import free_port, reporting_cluster
 from .pgserve import RECOMMENDED_ENGINE_OPTIONS, ROOT, Visitor, create_tables, query, serve
 
 CLIENTS = 6
-WARM_UP = 1.5
-GAP = 2.5  # seconds of load between two faults
+THINK = 0.05  # seconds each client waits between two of its requests
+WARM_UP = 1.0
+GAP = 2.0  # seconds of load between two faults
 RECOVERY_BOUND = 1.0  # seconds from "database ready" to the first answer that succeeded
 ARTIFACT = Path(ROOT) / "test-artifacts" / "pg_restart.json"
 REPORT: dict[str, Any] = {}
@@ -122,6 +123,7 @@ class Load:
             answer = self.act(chance.choices(kinds, weights)[0], me, username, passkeys, chance)
             with self.lock:
                 self.answers.append(answer)
+            self.done.wait(THINK)
 
     def act(self, kind, me: Visitor, username: str, passkeys: list[str], chance) -> Answer:
         if kind.startswith("sign-in "):
