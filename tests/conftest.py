@@ -83,15 +83,30 @@ def _needs_postgres(item: pytest.Item) -> bool:
     return item.get_closest_marker("postgres") is not None
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without PostgreSQL, its cases are left out as one group (one line in the summary)."""
-    if POSTGRES_URL:
-        return
-    left_out = [item for item in items if _needs_postgres(item)]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not _needs_postgres(item)]
-        config.stash[_LEFT_OUT] = len(left_out)
+    """Without PostgreSQL, its cases are left out as one group (one line in the summary).
+    Then the files marked ``long`` are put first, the rest by size, so that pytest-xdist
+    (``--dist loadfile --no-loadscope-reorder``) starts the longest work first and the short
+    files fill in beside it."""
+    if not POSTGRES_URL:
+        left_out = [item for item in items if _needs_postgres(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if not _needs_postgres(item)]
+            config.stash[_LEFT_OUT] = len(left_out)
+    items[:] = _longest_first(items)
+
+
+def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    files: dict[Any, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+    ordered = sorted(
+        files.values(),
+        key=lambda tests: (tests[0].get_closest_marker("long") is None, -len(tests)),
+    )
+    return [item for tests in ordered for item in tests]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

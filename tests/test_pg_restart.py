@@ -31,6 +31,8 @@ from flask_passlock.testing import PasslockTestClient
 from .pgcluster import free_port, reporting_cluster
 from .pgserve import RECOMMENDED_ENGINE_OPTIONS, ROOT, Visitor, create_tables, query, serve
 
+pytestmark = pytest.mark.long
+
 CLIENTS = 6
 THINK = 0.05  # seconds each client waits between two of its requests
 WARM_UP = 1.0

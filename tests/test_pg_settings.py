@@ -25,6 +25,8 @@ from flask_passlock.emulator import Fault
 from .pgcluster import reporting_cluster
 from .pgserve import RECOMMENDED_ENGINE_OPTIONS, ROOT, Visitor, create_tables, serve
 
+pytestmark = pytest.mark.long
+
 ARTIFACT = Path(ROOT) / "test-artifacts" / "pg_settings.json"
 REPORT: dict[str, Any] = {}
 FREEZE = 6.0  # seconds the database does not answer new connections

@@ -4,8 +4,12 @@ to refuse, to hold no passkey, to never answer, and the browser to lack WebAuthn
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import authenticator_call, screenshot, status_of
 from .test_lifecycle_browser import sign_out, signup, without_autofill
+
+pytestmark = pytest.mark.long
 
 #: Records each passlock:*-failed event's detail in window.passlockFailures.
 RECORD_FAILURES = """

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from .conftest import screenshot
+
+pytestmark = pytest.mark.long
 
 
 def signup(page, live, username: str, shot: str | None = None) -> None:

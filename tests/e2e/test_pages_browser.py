@@ -18,7 +18,10 @@ from .conftest import WIDTHS, screenshot
 from .test_errors_browser import NO_WEBAUTHN
 from .test_lifecycle_browser import sign_out, signup, without_autofill
 
-pytestmark = pytest.mark.parametrize("client_module", ["emulator"], indirect=True)
+pytestmark = [
+    pytest.mark.long,
+    pytest.mark.parametrize("client_module", ["emulator"], indirect=True),
+]
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 

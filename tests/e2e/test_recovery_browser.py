@@ -14,6 +14,8 @@ from ..recovery_helpers import code_sent_to, other_than
 from .conftest import screenshot, status_of
 from .test_lifecycle_browser import sign_out, without_autofill
 
+pytestmark = pytest.mark.long
+
 
 def read_code(page, emulator, address: str) -> str:
     """Open the outbox page (the development banner's link) in a new tab, and read the code
