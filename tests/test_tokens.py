@@ -21,6 +21,17 @@ from flask_passlock.tokens import REFRESH_FLOOR, REQUIRED_CLAIMS, IdTokenVerifie
 
 AUDIENCE = "tenancy"
 
+#: RSA keys generated so far, reused by every key set of the process in the same order:
+#: generating a 2048-bit key costs ~50 ms, and a key set only needs its kids' keys to differ
+#: from each other.
+_RSA_KEYS: list[rsa.RSAPrivateKey] = []
+
+
+def _rsa_key(index: int) -> rsa.RSAPrivateKey:
+    while len(_RSA_KEYS) <= index:
+        _RSA_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _RSA_KEYS[index]
+
 
 class KeySet:
     """A JWKS endpoint in memory: keys can be added (rotation), answers broken or slowed."""
@@ -33,7 +44,8 @@ class KeySet:
         self.add("k1")
 
     def add(self, kid: str) -> rsa.RSAPrivateKey:
-        self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        """A key for ``kid``, different from every other key of this set."""
+        self.keys[kid] = _rsa_key(len(self.keys))
         return self.keys[kid]
 
     def fetch(self) -> tuple[int, bytes]:
