@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _current = threading.local()
@@ -43,6 +44,7 @@ class Deadline:
         #: Whether the connection used came from the pool (kept alive from an earlier call).
         self.reused = False
         self._connection: Any = None
+        self._socket: Any = None
         self._done = False
 
     def remaining(self) -> float:
@@ -51,13 +53,25 @@ class Deadline:
     def attach(self, connection: Any) -> None:
         """Called by the pool with the connection the call is about to use."""
         self._connection = connection
-        self.reused = getattr(connection, "sock", None) is not None
+        self._socket = getattr(connection, "sock", None)
+        self.reused = self._socket is not None
+
+    def connected(self, sock: Any) -> None:
+        """Called by a new connection with its socket, once connected. The socket is kept
+        here: an answer with ``Connection: close`` takes it off the connection (http.client
+        hands it to the response), and the deadline must still reach it."""
+        self._socket = sock
+        if self.expired:
+            self._shut(sock)
 
     def expire(self) -> None:
         if self._done:
             return
         self.expired = True
-        sock = getattr(self._connection, "sock", None)
+        self._shut(self._socket or getattr(self._connection, "sock", None))
+
+    @staticmethod
+    def _shut(sock: Any) -> None:
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -131,12 +145,32 @@ class _DeadlinePool:
         return connection
 
 
-class _HTTPPool(_DeadlinePool, HTTPConnectionPool):
+class _ReportsSocket:
+    """Tells the current deadline the socket of a connection it just opened."""
+
+    sock: Any
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.connected(self.sock)
+
+
+class _HTTPConnection(_ReportsSocket, HTTPConnection):
     pass
+
+
+class _HTTPSConnection(_ReportsSocket, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(_DeadlinePool, HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
 
 
 class _HTTPSPool(_DeadlinePool, HTTPSConnectionPool):
-    pass
+    ConnectionCls = _HTTPSConnection
 
 
 class DeadlineAdapter(HTTPAdapter):
