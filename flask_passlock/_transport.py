@@ -43,7 +43,6 @@ class Deadline:
         self.expired = False
         #: Whether the connection used came from the pool (kept alive from an earlier call).
         self.reused = False
-        self._connection: Any = None
         self._socket: Any = None
         self._done = False
 
@@ -51,8 +50,8 @@ class Deadline:
         return max(0.0, self.at - time.monotonic())
 
     def attach(self, connection: Any) -> None:
-        """Called by the pool with the connection the call is about to use."""
-        self._connection = connection
+        """Called by the pool with the connection the call is about to use (its socket, if
+        it is kept alive from an earlier call; a new one reports its socket on connecting)."""
         self._socket = getattr(connection, "sock", None)
         self.reused = self._socket is not None
 
@@ -68,7 +67,7 @@ class Deadline:
         if self._done:
             return
         self.expired = True
-        self._shut(self._socket or getattr(self._connection, "sock", None))
+        self._shut(self._socket)
 
     @staticmethod
     def _shut(sock: Any) -> None:

@@ -224,6 +224,50 @@ def test_expire_survives_a_socket_already_gone():
     assert closed.expired is True
 
 
+def test_expire_before_any_connection():
+    deadline = Deadline(5)
+    deadline.expire()
+    assert deadline.expired is True
+
+
+def test_expire_shuts_the_socket_a_new_connection_reported():
+    """A new connection reports its socket on connecting: http.client may take it off the
+    connection later (an answer with ``Connection: close``), the deadline keeps it."""
+    sock = _Sock()
+    deadline = Deadline(5)
+    deadline.attach(_Connection(None))
+    deadline.connected(sock)
+    deadline.expire()
+    assert sock.shut == [socket.SHUT_RDWR]
+
+
+def test_a_connection_made_after_the_deadline_passed_is_shut_at_once():
+    sock = _Sock()
+    deadline = Deadline(5)
+    deadline.expire()
+    deadline.connected(sock)
+    assert sock.shut == [socket.SHUT_RDWR]
+
+
+def test_a_connection_outside_a_call_connects():
+    listener = socket.create_server(("127.0.0.1", 0))
+    connection = _transport._HTTPConnection("127.0.0.1", listener.getsockname()[1])
+    errors: list[BaseException] = []
+
+    def connect() -> None:  # a thread that never entered a deadline
+        try:
+            connection.connect()
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            errors.append(error)
+
+    thread = threading.Thread(target=connect)
+    thread.start()
+    thread.join(5)
+    connection.close()
+    listener.close()
+    assert errors == []
+
+
 def test_a_finished_call_is_never_expired():
     sock = _Sock()
     with Deadline(5) as deadline:
@@ -301,8 +345,10 @@ def test_a_pool_outside_a_call_reports_to_nobody():
     thread.join(5)
     assert len(got) == 1 and got[0] is not None
     with Deadline(5) as deadline:
-        assert pool._get_conn() is not None
-        assert deadline._connection is not None
+        attached: list[object] = []
+        deadline.attach = attached.append  # type: ignore[method-assign]
+        connection = pool._get_conn()
+        assert attached == [connection] and connection is not None
 
 
 def _wrapped(inner: BaseException, how: str) -> BaseException:

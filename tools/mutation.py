@@ -85,10 +85,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'unicodedata.name(char, "XXXX")',
         "an unnamed letter's stand-in name only has to start with no script's name, as '' does",
     ),
-    "flask_passlock._transport.xǁDeadlineǁ__init____mutmut_7": (
-        '_connection: Any = ""',
-        "getattr('', 'sock', None) is None, as for None: expire() finds no socket either way",
-    ),
     "flask_passlock._transport.xǁDeadlineǁ__init____mutmut_8": (
         "_done = None",
         "_done is only tested for truth, and None is false like False",
