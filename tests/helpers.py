@@ -158,7 +158,7 @@ def _engine_options(database_url: str, with_email: bool) -> dict[str, Any]:
 
 
 def _empty_tables(db: Any, database_url: str, with_email: bool) -> None:
-    if database_url.startswith("sqlite"):  # in memory: a new, empty database per app
+    if database_url.startswith("sqlite"):  # the test's own: in memory, or a file in tmp_path
         db.drop_all()
         db.create_all()
         return
