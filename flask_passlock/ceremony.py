@@ -76,10 +76,11 @@ def principal_from(data: dict[str, Any], action: str, *, user_id: str | None = N
 def use_once(principal: Principal) -> None:
     """One ceremony opens at most one session, whichever of its code and id_token comes.
 
-    Call it last in the transaction: its row is written with the commit (one round trip
-    less), and a ceremony used before fails the commit as ``IdTokenReplayed``."""
+    Call it last in the transaction, just before the commit: on PostgreSQL its row holds
+    any other request for the same ceremony until this transaction ends. A ceremony used
+    before raises ``IdTokenReplayed``."""
     leeway = float(current_app.config[cfg.ID_TOKEN_LEEWAY])
-    get_state().require_store().use_once(principal, keep_for=leeway, at_commit=True)
+    get_state().require_store().use_once(principal, keep_for=leeway)
 
 
 def discard(principal: Principal) -> dict[str, Any] | None:

@@ -23,8 +23,6 @@ from .principal import Principal
 
 #: Seconds between two clean-ups of the used-ceremony table, per process.
 PURGE_EVERY = 60.0
-#: Session info key: the ceremony whose row the next commit writes.
-_WRITTEN_AT_COMMIT = "passlock_written_at_commit"
 
 
 def primary_key(user: Any) -> Any:
@@ -58,6 +56,7 @@ class SQLAlchemyStore:
         self.authenticator_model = authenticator_model
         self.used_token_model = used_token_model
         self._purged_at = time.monotonic()
+        self._use_statement: Any = None
 
     @property
     def session(self) -> Any:
@@ -83,13 +82,8 @@ class SQLAlchemyStore:
     def commit(self) -> None:
         session = self.session()
         expire, session.expire_on_commit = session.expire_on_commit, False
-        used = session.info.pop(_WRITTEN_AT_COMMIT, None)
         try:
             session.commit()
-        except (sa_exc.IntegrityError, orm_exc.FlushError) as error:
-            if used is not None:  # the only row left to write: a ceremony used before
-                raise IdTokenReplayed(reason="ceremony used before") from None
-            raise StorageError(reason=type(error).__name__) from None
         except sa_exc.SQLAlchemyError as error:
             raise StorageError(reason=type(error).__name__) from None
         finally:
@@ -97,7 +91,6 @@ class SQLAlchemyStore:
 
     def rollback(self) -> None:
         """Roll back; never raises (the connection may be gone already)."""
-        self.session().info.pop(_WRITTEN_AT_COMMIT, None)
         try:
             self.session.rollback()
         except sa_exc.SQLAlchemyError:
@@ -267,41 +260,50 @@ class SQLAlchemyStore:
 
     # -- one ceremony, one use --------------------------------------------------------------
 
-    def use_once(self, principal: Principal, *, keep_for: float, at_commit: bool = False) -> None:
+    def use_once(self, principal: Principal, *, keep_for: float) -> None:
         """Record that the ceremony ``principal`` came from was used (in the transaction).
 
         The row is kept until ``keep_for`` seconds past the principal's expiry (the id_token
         leeway), so no copy can be accepted again while it could still pass the checks.
-        ``at_commit``: see :meth:`use_key`.
 
         :raises IdTokenReplayed: it was used before (by any worker).
         """
         expires_at = principal.expires_at + timedelta(seconds=keep_for)
-        self.use_key(principal.id, expires_at, at_commit=at_commit)
+        self.use_key(principal.id, expires_at)
 
-    def use_key(self, key: str, expires_at: datetime, *, at_commit: bool = False) -> None:
+    def use_key(self, key: str, expires_at: datetime) -> None:
         """Record that ``key`` (a ceremony's id, or ``"challenge:<id>"``) was used, in the
         transaction; the row is kept until ``expires_at``.
 
-        With ``at_commit``, the row is written by the commit (no round trip of its own): call
-        it last before :meth:`commit`, which then raises :class:`IdTokenReplayed` for it.
+        The row is written at once by a plain INSERT, not through the session's unit of work:
+        nothing reads it back in the request, and a ceremony sign-in or registration then
+        costs one ORM flush, like the same route written by hand. On PostgreSQL a second
+        request with the same key waits for the first one's transaction, then fails here.
 
         :raises IdTokenReplayed: it was used before (by any worker).
         """
-        model = self.used_token_model
         now = time.monotonic()
         if now - self._purged_at > PURGE_EVERY:  # housekeeping: once a minute per process
             self._purged_at = now
             self.purge_used()
-        self.session.add(model(jti=key, expires_at=expires_at))
-        if at_commit:
-            self.session.info[_WRITTEN_AT_COMMIT] = key
-            return
+        insert, jti, expires = self._use_insert()
         try:
-            self.session.flush()  # the primary key refuses a ceremony seen before
-        except (sa_exc.IntegrityError, orm_exc.FlushError):
+            self.session.execute(insert, {jti: key, expires: expires_at})
+        except sa_exc.IntegrityError:  # the primary key refuses a ceremony seen before
             self.rollback()
             raise IdTokenReplayed(reason="ceremony used before") from None
+
+    def _use_insert(self) -> tuple[Any, str, str]:
+        """The used-ceremony INSERT and the parameter names of its two columns (built once)."""
+        if self._use_statement is None:
+            mapper = sa.inspect(self.used_token_model)
+            columns = mapper.columns
+            self._use_statement = (
+                mapper.local_table.insert(),
+                columns["jti"].key,
+                columns["expires_at"].key,
+            )
+        return self._use_statement  # type: ignore[no-any-return]
 
     def was_used(self, key: str) -> bool:
         """Whether ``key`` (a ceremony's id) was recorded as used."""

@@ -8,9 +8,11 @@ import hmac
 import json
 import socket
 import time
+from contextlib import contextmanager
 
 import jwt
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -83,6 +85,56 @@ def test_replayed_jti(parts, emulator, passkey_id):
     again = login(parts, token)
     assert again.status_code == 400
     assert again.get_json()["code"] == "id_token_replayed"
+
+
+@contextmanager
+def writes_seen(parts):
+    """The SQL statements the block sends (their first words) and the ORM flushes it makes."""
+    with parts.app.app_context():
+        engine = parts.db.engine
+        session_class = parts.db.session.session_factory.class_
+    seen = {"sql": [], "flushes": 0}
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        words = sql.split()
+        seen["sql"].append(" ".join(words[:3] if words[0] == "INSERT" else words[:1]))
+
+    def flushed(session, context):
+        seen["flushes"] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(session_class, "after_flush", flushed)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(session_class, "after_flush", flushed)
+
+
+def test_the_hot_paths_write_in_one_flush(parts, emulator, passkey_id):
+    """Register and sign-in by id_token: the statements of the bare recipe and one ORM flush;
+    the one-use row is a plain INSERT (nothing reads it back in the request)."""
+    client = parts.app.test_client(user=parts.create_user("bob"))
+    register_token = emulator.issue_code().id_token
+    login_token = emulator.issue_code(authenticator_id=passkey_id).id_token
+    with writes_seen(parts) as seen:
+        assert (
+            client.post("/passkey/register", json={"id_token": register_token}).status_code == 201
+        )
+    assert seen == {
+        "sql": [
+            "SELECT",  # the signed-in user (Flask-Login)
+            "INSERT INTO passlock_authenticator",
+            "INSERT INTO passlock_used_token",
+        ],
+        "flushes": 1,
+    }
+    with writes_seen(parts) as seen:
+        assert login(parts, login_token).status_code == 200
+    assert seen == {
+        "sql": ["SELECT", "UPDATE", "INSERT INTO passlock_used_token"],  # last use, then the row
+        "flushes": 1,
+    }
 
 
 BAD_CLAIMS = {
