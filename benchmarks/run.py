@@ -768,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         blocks = []
         for network in networks:
             loopback = network is networks[0]
-            rounds = args.rounds or (2 if quick else 60 if loopback else 25)
+            rounds = args.rounds or (2 if quick else 60 if loopback else 40)
             batch = 2 if quick else 5 if loopback else 4
             for url in databases:
                 blocks.append(run_block(network, url, rounds, batch, rng, 1 if quick else 3))
