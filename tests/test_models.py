@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_passlock import AuthenticatorMixin, Passlock
+from flask_passlock import AuthenticatorMixin, Passlock, SQLAlchemyStore
+from flask_passlock.exceptions import IdTokenReplayed
 from flask_passlock.testing import PasslockTestClient
 
 
@@ -100,4 +104,36 @@ def test_own_model_with_the_mixin(emulator, tmp_path):
         row = db.session.get(Key, issued.authenticator_id)
         assert row.user_id == member.id
         assert passlock.authenticator_model is Key
+        db.engine.dispose()
+
+
+def test_the_store_guards_with_a_used_model_of_its_own(tmp_path):
+    """SQLAlchemyStore writes its one-use rows by column, whatever the model calls them."""
+    db = SQLAlchemy(model_class=Base)
+
+    class GuardedKey(AuthenticatorMixin, db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "guarded_key"
+        user_id: Mapped[int] = mapped_column()
+
+    class Seen(db.Model):  # type: ignore[name-defined,misc]
+        __tablename__ = "seen"
+        jti: Mapped[str] = mapped_column("ceremony", sa.String(255), primary_key=True)
+        expires_at: Mapped[datetime] = mapped_column("until", sa.DateTime(timezone=True))
+
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'seen.sqlite'}"
+    db.init_app(app)
+    store = SQLAlchemyStore(db, None, GuardedKey, Seen)
+    until = datetime.now(timezone.utc) + timedelta(minutes=5)
+    with app.app_context():
+        db.create_all()
+        with store.transaction():
+            store.use_key("ceremony-1", until)
+        with pytest.raises(IdTokenReplayed):
+            with store.transaction():
+                store.use_key("ceremony-1", until)
+        with store.transaction():
+            store.use_key("ceremony-2", until)
+        rows = db.session.execute(sa.text("SELECT ceremony FROM seen ORDER BY ceremony")).all()
+        assert [row[0] for row in rows] == ["ceremony-1", "ceremony-2"]
         db.engine.dispose()
