@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
+
 import pytest
 import sqlalchemy as sa
 
@@ -208,3 +211,33 @@ def test_passlock_down_during_login(parts, emulator, linked):
     with parts.app.app_context():
         count = parts.db.session.scalar(sa.select(sa.func.count()).select_from(parts.Authenticator))
     assert count == 1
+
+
+@pytest.fixture
+def host_in_new_york(monkeypatch):
+    """The server's local time is UTC-5 (or -4), as on a host nobody set to UTC."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("no time.tzset on this platform")
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_utc_whatever_the_host_zone(parts, emulator, host_in_new_york):
+    """Creation and last use are stored and answered in UTC on a host whose clock is not."""
+    _, user_id, (passkey_id,) = parts.user_with_passkeys(emulator, "ada")
+    code = emulator.issue_code(authenticator_id=passkey_id).code
+    response = parts.app.test_client().post("/passkey/login", json={"code": code})
+    assert response.status_code == 200, response.get_json()
+    now = datetime.now(timezone.utc)
+    answered = response.get_json()["authenticator"]
+    with parts.app.app_context():
+        row = parts.db.session.get(parts.Authenticator, passkey_id)
+        stored = [row.created_at, row.last_used_at]
+    for value in [datetime.fromisoformat(answered[k]) for k in ("created_at", "last_used_at")]:
+        assert value.tzinfo is not None and abs(now - value).total_seconds() < 60, value
+    for value in stored:  # SQLite gives the value back without its zone: it must be UTC
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        assert abs(now - aware).total_seconds() < 60, value
