@@ -44,6 +44,29 @@ def test_taken_username_creates_nothing_and_frees_the_passkey(parts, emulator):
     assert issued.authenticator_id not in emulator.passkeys
 
 
+def test_a_username_taken_between_the_check_and_the_insert(parts, emulator, monkeypatch):
+    """Two sign-ups for one name at once: both pass the early check, the database's unique
+    key refuses the second insert. The loser gets 409 (not a storage error) and nothing."""
+    from flask_passlock import ceremony
+
+    free = ceremony.username_free
+
+    def checked_before_the_other_committed(username):
+        free(username)
+        parts.create_user(username)  # the other sign-up commits now
+
+    monkeypatch.setattr(ceremony, "username_free", checked_before_the_other_committed)
+    issued = emulator.issue_code()
+    response = parts.app.test_client().post(
+        "/passkey/signup", json={"username": "zoe", "code": issued.code}
+    )
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["code"] == "username_taken"
+    assert users(parts) == ["zoe"]
+    assert parts.rows() == []
+    assert issued.authenticator_id not in emulator.passkeys
+
+
 @pytest.mark.parametrize("username", ["", "   ", "x" * 65, "a\x00b", "a\nb", None, 7, ["a"]])
 def test_bad_usernames(parts, emulator, username):
     before = len(emulator.requests)
