@@ -13,7 +13,9 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from .helpers import listen_to
+from flask_passlock.emulator import Fault, PasslockEmulator
+
+from .helpers import app_parts, listen_to
 
 
 @pytest.fixture
@@ -248,6 +250,41 @@ def test_sign_up_failing_on_the_database_leaves_nothing_to_retry_from(parts, emu
         "/passkey/signup", json={"username": "zoe", "code": emulator.issue_code().code}
     )
     assert again.status_code == 201
+
+
+def test_with_the_database_down_a_sign_in_ceremony_posted_to_sign_up_deletes_nothing(
+    database_url,
+):
+    """A principal does not say whether it came from a registration or a sign-in. With the
+    database down nobody can tell whether its passkey is linked here: it is deleted at
+    Passlock only if Passlock made it moments before, never an older passkey of a user
+    (here ada's, signed in with an hour later and posted to the sign-up route)."""
+    with PasslockEmulator() as emulator, app_parts(emulator, database_url) as parts:
+        _, _, (passkey_id,) = parts.user_with_passkeys(emulator, "ada")
+        emulator.advance_clock(3600)  # this emulator's own clock
+        code = emulator.issue_code(authenticator_id=passkey_id).code
+        with database_down(parts):
+            response = parts.app.test_client().post(
+                "/passkey/signup", json={"username": "mallory", "code": code}
+            )
+        assert_clear_refusal(response, 503, "storage_error")
+        assert passkey_id in emulator.passkeys
+
+
+def test_with_the_database_down_a_passkey_passlock_cannot_date_is_kept(parts, emulator):
+    """Same, when Passlock cannot say when the passkey was made: it is kept."""
+    parts.user_with_passkeys(emulator, "ada", field="id_token")  # the key set is cached
+    issued = emulator.issue_code()
+    emulator.inject(Fault(503, b""))  # the next call: asking Passlock for the passkey
+    with database_down(parts):
+        response = parts.app.test_client().post(
+            "/passkey/signup", json={"username": "zoe", "id_token": issued.id_token}
+        )
+    assert_clear_refusal(response, 503, "storage_error")
+    assert issued.authenticator_id in emulator.passkeys
+    assert [uri for _, uri in emulator.requests[-1:]] == [
+        f"/{emulator.tenancy_id}/passkeys/{issued.authenticator_id}"
+    ]
 
 
 @pytest.mark.parametrize("route", ["signup", "login"])
