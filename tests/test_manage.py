@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from flask_passlock import signals
@@ -30,6 +32,23 @@ def test_list_only_own_passkeys(two_users):
     listing = client.get("/passkey/", headers={"Accept": "application/json"}).get_json()
     assert sorted(p["id"] for p in listing) == sorted(ids)
     assert set(listing[0]) >= {"id", "label", "platform_name", "created_at", "last_used_at"}
+
+
+def test_the_list_is_oldest_first(parts, emulator):
+    """Whatever their ids: passkeys made one after the other, ids in reverse order."""
+    client = parts.app.test_client(user=parts.create_user("cyd"))
+    run = secrets.token_hex(4)
+    made = [f"pk-{letter}-{run}" for letter in "zma"]
+    for passkey_id in made:
+        issued = emulator.issue_code(authenticator_id=passkey_id)
+        assert issued.authenticator_id == passkey_id
+        assert client.post("/passkey/register", json={"code": issued.code}).status_code == 201
+    listing = client.get("/passkey/", headers={"Accept": "application/json"}).get_json()
+    assert [p["id"] for p in listing] == made
+    page = client.get("/passkey/register").get_data(as_text=True)
+    assert [page.index(passkey_id) for passkey_id in made] == sorted(
+        page.index(passkey_id) for passkey_id in made
+    )
 
 
 def test_rename(parts, two_users):
