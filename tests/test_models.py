@@ -104,6 +104,13 @@ def test_own_model_with_the_mixin(emulator, tmp_path):
         row = db.session.get(Key, issued.authenticator_id)
         assert row.user_id == member.id
         assert passlock.authenticator_model is Key
+        # and signs in with it: the model has no ``user`` relationship to follow
+        signed_in = []
+        passlock.login_user(lambda user, remember=False: signed_in.append(user))
+        code = emulator.issue_code(authenticator_id=issued.authenticator_id).code
+        response = app.test_client().post("/passkey/login", json={"code": code})
+        assert response.status_code == 200, response.get_json()
+        assert [user.id for user in signed_in] == [member.id]
         db.engine.dispose()
 
 
