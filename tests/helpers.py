@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask_login import LoginManager
 
 from flask_passlock import Passlock
@@ -187,12 +187,34 @@ def app_parts(emulator: PasslockEmulator, database_url: str, **config: Any) -> I
             built.db.engine.dispose()
 
 
+#: The arguments each signal sends, as ``flask_passlock.signals`` documents them.
+SIGNAL_ARGUMENTS = {
+    "passkey-registered": {"user", "principal", "authenticator"},
+    "exchange-failed": {"error", "action"},
+    "link-failed": {"user", "principal", "error"},
+    "passkey-authenticated": {"user", "principal", "authenticator"},
+    "login-failed": {"principal", "error"},
+    "user-signed-up": {"user", "principal", "authenticator"},
+    "passkey-renamed": {"user", "authenticator", "label"},
+    "passkey-removed": {"user", "authenticator_id", "record"},
+    "passkey-verified": {"user", "authenticator"},
+    "user-forgotten": {"user", "authenticator_ids", "records"},
+    "recovery-requested": {"email", "user"},
+    "account-recovered": {"user", "challenge"},
+}
+
+
 @contextmanager
 def listen_to(signal: Any) -> Iterator[list[dict[str, Any]]]:
-    """Collect what ``signal`` sends inside the block, as dicts with ``sender`` added."""
+    """Collect what ``signal`` sends inside the block, as dicts with ``sender`` added.
+
+    Every event is held to what ``flask_passlock.signals`` documents: the sender is the app
+    handling the request, and the arguments are exactly the documented ones."""
     heard: list[dict[str, Any]] = []
 
     def receiver(sender: Any, **kwargs: Any) -> None:
+        assert sender is current_app._get_current_object(), (signal.name, sender)
+        assert set(kwargs) == SIGNAL_ARGUMENTS[signal.name], (signal.name, sorted(kwargs))
         heard.append({"sender": sender, **kwargs})
 
     signal.connect(receiver)

@@ -154,16 +154,19 @@ def test_already_linked(parts, emulator, client, user_id, same_user):
     first = emulator.issue_code()
     assert client.post("/passkey/register", json={"code": first.code}).status_code == 201
     again = emulator.issue_code(authenticator_id=first.authenticator_id)
-    other = client
+    other, who = client, user_id
     if not same_user:
-        other = parts.app.test_client()
-        other.sign_in(parts.create_user("bob"))
+        other, who = parts.app.test_client(), parts.create_user("bob")
+        other.sign_in(who)
     with listen_to(signals.link_failed) as heard:
         response = other.post("/passkey/register", json={"code": again.code})
     assert response.status_code == 409
     assert response.get_json()["code"] == "already_linked"
     assert parts.rows() == [(first.authenticator_id, user_id)]
-    assert heard[0]["error"].code == "already_linked"
+    (event,) = heard
+    assert event["error"].code == "already_linked"
+    assert event["principal"].authenticator_id == first.authenticator_id
+    assert sa.inspect(event["user"]).identity == (who,)
 
 
 def test_unknown_user(parts, emulator, client, user_id):
