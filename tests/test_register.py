@@ -31,12 +31,26 @@ def test_register_with_json(parts, emulator, client, user_id):
     assert body["authenticator"]["id"] == issued.authenticator_id
     assert body["authenticator"]["platform_name"] == "iCloud Keychain"
     assert body["authenticator"]["label"] == "iCloud Keychain"
+    assert body["authenticator"]["user_verified"] is True
+    assert body["authenticator"]["last_used_at"] is None  # added, not used to sign in yet
     assert body["redirect"] == "/passkey/"
     assert parts.rows() == [(issued.authenticator_id, user_id)]
     assert len(heard) == 1
     assert heard[0]["sender"] is parts.app
     assert heard[0]["principal"].authenticator_id == issued.authenticator_id
     assert sa.inspect(heard[0]["user"]).identity == (user_id,)  # expired by the commit
+
+
+def test_an_overlong_platform_name_is_cut_to_its_column(parts, emulator, client):
+    """Passlock names the platform; a name longer than the column (255) is cut, on every
+    database, and the label (100) too."""
+    issued = emulator.issue_code(platform_name="Keychain " * 40)
+    response = client.post("/passkey/register", json={"code": issued.code})
+    assert response.status_code == 201, response.get_json()
+    with parts.app.app_context():
+        row = parts.db.session.get(parts.Authenticator, issued.authenticator_id)
+        assert row.platform_name == ("Keychain " * 40)[:255]
+        assert row.label == ("Keychain " * 40)[:100]
 
 
 def test_register_with_form_redirects(parts, emulator, client, user_id):

@@ -29,6 +29,9 @@ def test_sign_up(parts, emulator):
     with client.session_transaction() as session:
         assert session["_user_id"] == str(rows[0][1])
     assert heard[0]["user"].username == "zoe"
+    with parts.app.app_context():  # the new account signed in with its passkey just now
+        row = parts.db.session.get(parts.Authenticator, issued.authenticator_id)
+        assert row.last_used_at is not None
 
 
 def test_taken_username_creates_nothing_and_frees_the_passkey(parts, emulator):
