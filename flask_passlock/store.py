@@ -56,7 +56,7 @@ class SQLAlchemyStore:
         self.authenticator_model = authenticator_model
         self.used_token_model = used_token_model
         self._purged_at = time.monotonic()
-        self._use_statement: Any = None
+        self._use_statement: tuple[Any, str, str] | None = None
 
     @property
     def session(self) -> Any:
@@ -303,7 +303,7 @@ class SQLAlchemyStore:
                 columns["jti"].key,
                 columns["expires_at"].key,
             )
-        return self._use_statement  # type: ignore[no-any-return]
+        return self._use_statement
 
     def was_used(self, key: str) -> bool:
         """Whether ``key`` (a ceremony's id) was recorded as used."""
