@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -117,6 +119,30 @@ def test_not_signed_in_page_redirects_to_login_view(parts):
     response = parts.app.test_client().get("/passkey/register")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_the_register_page_names_the_passkey_after_the_user(parts, client):
+    page = client.get("/passkey/register").get_data(as_text=True)
+    assert 'name="username" value="ada"' in page
+
+
+@pytest.mark.parametrize(
+    "user, name",
+    [
+        (SimpleNamespace(username="ada", email="a@example.com", name="Ada"), "ada"),
+        (SimpleNamespace(username="", email="a@example.com", name="Ada"), "a@example.com"),
+        (SimpleNamespace(email=None, name="Ada Lovelace"), "Ada Lovelace"),
+        (SimpleNamespace(username=7, get_id=lambda: 42), "42"),
+        (SimpleNamespace(), ""),
+    ],
+    ids=["username", "email", "name", "id", "nothing"],
+)
+def test_the_name_given_to_the_device(user, name):
+    """The name a new passkey carries on the device: the first non-empty text of username,
+    email and name, else the user's id."""
+    from flask_passlock.ceremony import username_for
+
+    assert username_for(user) == name
 
 
 BAD_BODIES = {
