@@ -144,3 +144,25 @@ def test_the_store_guards_with_a_used_model_of_its_own(tmp_path):
         rows = db.session.execute(sa.text("SELECT ceremony FROM seen ORDER BY ceremony")).all()
         assert [row[0] for row in rows] == ["ceremony-1", "ceremony-2"]
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("outcome", ["commit", "error"])
+def test_the_store_leaves_the_session_as_it_found_it(parts, outcome):
+    """The store commits without expiring what the request loaded, and then gives the app its
+    session back with its own expire_on_commit, whether the commit worked or not."""
+    with parts.app.app_context():
+        store = parts.passlock.store
+        session = parts.db.session()
+        assert session.expire_on_commit is True
+        if outcome == "error":
+            session.execute(sa.text("SELECT 1"))
+            sa.event.listen(session, "before_commit", _refuse, once=True)
+        try:
+            store.commit()
+        except Exception:  # noqa: BLE001, S110 - the StorageError is not what this checks
+            pass
+        assert session.expire_on_commit is True
+
+
+def _refuse(session):
+    raise sa.exc.OperationalError("COMMIT", {}, Exception("the server went away"))
