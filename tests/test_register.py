@@ -318,6 +318,28 @@ def test_custom_link_hook(parts, emulator, client, user_id):
     assert parts.rows() == [(seen[0], user_id)]
 
 
+def test_a_link_hook_may_keep_passkeys_its_own_way(parts, emulator, client):
+    """The hook's record need not be a row with ``to_dict``: the answer then names the
+    passkey by its id, and the signal carries the record as returned."""
+    kept = {}
+
+    @parts.passlock.link_passkey
+    def link(user, principal):
+        kept[principal.authenticator_id] = SimpleNamespace(owner=user.username)
+        return kept[principal.authenticator_id]
+
+    issued = emulator.issue_code()
+    try:
+        with listen_to(signals.passkey_registered) as heard:
+            response = client.post("/passkey/register", json={"code": issued.code})
+    finally:
+        parts.passlock._link_passkey = None
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["authenticator"] == {"id": issued.authenticator_id}
+    assert heard[0]["authenticator"] is kept[issued.authenticator_id]
+    assert parts.rows() == []
+
+
 # -- cross-site protection ----------------------------------------------------------------------
 
 CROSS_SITE = {
