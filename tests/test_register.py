@@ -230,6 +230,22 @@ def test_unknown_user_with_custom_loader(parts, emulator, client):
     assert_refused(parts, response, 400, "unknown_user")
 
 
+def test_a_user_loaded_by_another_session_can_register(parts, emulator, client, user_id):
+    """A ``current_user_loader`` may hand over a user object from elsewhere (a cache, another
+    session): it is checked and linked by its primary key."""
+    with parts.app.app_context():
+        ada = parts.db.session.get(parts.User, user_id)
+        parts.db.session.expunge(ada)
+    parts.passlock.current_user_loader(lambda: ada)
+    issued = emulator.issue_code()
+    try:
+        response = client.post("/passkey/register", json={"code": issued.code})
+    finally:
+        parts.passlock._current_user_loader = None
+    assert response.status_code == 201, response.get_json()
+    assert parts.rows() == [(issued.authenticator_id, user_id)]
+
+
 @pytest.mark.parametrize(
     "fault, status, code",
     [
