@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,7 +57,6 @@ class SQLAlchemyStore:
         self.authenticator_model = authenticator_model
         self.used_token_model = used_token_model
         self._purged_at = time.monotonic()
-        self._use_statement: tuple[Any, str, str] | None = None
 
     @property
     def session(self) -> Any:
@@ -286,24 +286,19 @@ class SQLAlchemyStore:
         if now - self._purged_at > PURGE_EVERY:  # housekeeping: once a minute per process
             self._purged_at = now
             self.purge_used()
-        insert, jti, expires = self._use_insert()
+        insert, jti, expires = self._use_insert
         try:
             self.session.execute(insert, {jti: key, expires: expires_at})
         except sa_exc.IntegrityError:  # the primary key refuses a ceremony seen before
             self.rollback()
             raise IdTokenReplayed(reason="ceremony used before") from None
 
+    @cached_property
     def _use_insert(self) -> tuple[Any, str, str]:
-        """The used-ceremony INSERT and the parameter names of its two columns (built once)."""
-        if self._use_statement is None:
-            mapper = sa.inspect(self.used_token_model)
-            columns = mapper.columns
-            self._use_statement = (
-                mapper.local_table.insert(),
-                columns["jti"].key,
-                columns["expires_at"].key,
-            )
-        return self._use_statement
+        """The used-ceremony INSERT and the parameter names of its two columns."""
+        mapper = sa.inspect(self.used_token_model)
+        columns = mapper.columns
+        return mapper.local_table.insert(), columns["jti"].key, columns["expires_at"].key
 
     def was_used(self, key: str) -> bool:
         """Whether ``key`` (a ceremony's id) was recorded as used."""
