@@ -187,6 +187,23 @@ def app_parts(emulator: PasslockEmulator, database_url: str, **config: Any) -> I
             built.db.engine.dispose()
 
 
+@contextmanager
+def statements_sent(parts: AppParts) -> Iterator[list[str]]:
+    """The SQL statements the app's engine sends inside the block, in order."""
+    with parts.app.app_context():
+        engine = parts.db.engine
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
 #: The arguments each signal sends, as ``flask_passlock.signals`` documents them.
 SIGNAL_ARGUMENTS = {
     "passkey-registered": {"user", "principal", "authenticator"},

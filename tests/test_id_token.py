@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flask_passlock import signals
 
-from .helpers import app_parts, build_app, claims_for, listen_to
+from .helpers import app_parts, build_app, claims_for, listen_to, statements_sent
 
 
 @pytest.fixture
@@ -91,24 +91,21 @@ def test_replayed_jti(parts, emulator, passkey_id):
 def writes_seen(parts):
     """The SQL statements the block sends (their first words) and the ORM flushes it makes."""
     with parts.app.app_context():
-        engine = parts.db.engine
         session_class = parts.db.session.session_factory.class_
     seen = {"sql": [], "flushes": 0}
-
-    def statement(conn, cursor, sql, parameters, context, executemany):
-        words = sql.split()
-        seen["sql"].append(" ".join(words[:3] if words[0] == "INSERT" else words[:1]))
 
     def flushed(session, context):
         seen["flushes"] += 1
 
-    sa.event.listen(engine, "before_cursor_execute", statement)
     sa.event.listen(session_class, "after_flush", flushed)
     try:
-        yield seen
+        with statements_sent(parts) as sent:
+            yield seen
     finally:
-        sa.event.remove(engine, "before_cursor_execute", statement)
         sa.event.remove(session_class, "after_flush", flushed)
+    for sql in sent:
+        words = sql.split()
+        seen["sql"].append(" ".join(words[:3] if words[0] == "INSERT" else words[:1]))
 
 
 def test_the_hot_paths_write_in_one_flush(parts, emulator, passkey_id):

@@ -13,8 +13,9 @@ from flask_login import login_user, logout_user
 from flask_passlock import Passlock, fresh_passkey_required
 from flask_passlock.freshness import VERIFIED
 from flask_passlock.state import get_state
+from flask_passlock.store import PURGE_EVERY
 
-from .helpers import app_parts, build_app
+from .helpers import app_parts, build_app, statements_sent
 from .helpers import sign_id_token as sign
 
 
@@ -168,29 +169,15 @@ def test_overlong_claims_are_refused_not_a_500(parts, emulator, linked, claim):
     assert response.get_json()["code"] == "invalid_id_token"
 
 
-def test_expired_ceremonies_are_swept_once_a_minute_per_process(
-    parts, emulator, linked, monkeypatch
-):
+def test_expired_ceremonies_are_swept_once_a_minute_per_process(parts, emulator, linked):
     """The table of used ceremonies does not grow for ever, and its clean-up is not paid by
     every sign-in: at most one DELETE a minute per process, inside a sign-in's transaction."""
-    import sqlalchemy as sa
-
-    from flask_passlock import store as store_module
-
     _, passkey_id = linked
     store = get_state(parts.app).store
     with parts.app.app_context():
         long_ago = datetime.now(timezone.utc) - timedelta(days=1)
         parts.db.session.add(store.used_token_model(jti="stale", expires_at=long_ago))
         parts.db.session.commit()
-        engine = parts.db.engine
-    start, later = time.monotonic(), {"by": 0.0}
-    monkeypatch.setattr(store_module.time, "monotonic", lambda: start + later["by"])
-    sweeps = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("DELETE FROM PASSLOCK_USED_TOKEN"):
-            sweeps.append(statement)
 
     def sign_in():
         token = emulator.issue_code(authenticator_id=passkey_id).id_token
@@ -201,17 +188,18 @@ def test_expired_ceremonies_are_swept_once_a_minute_per_process(
         with parts.app.app_context():
             return parts.db.session.get(store.used_token_model, "stale")
 
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    def sweeps(sent):
+        return [s for s in sent if s.lstrip().upper().startswith("DELETE FROM PASSLOCK_USED")]
+
+    with statements_sent(parts) as sent:
         for _ in range(3):  # the app started less than a minute ago
             sign_in()
-        assert sweeps == [] and stale_row() is not None
-        later["by"] = store_module.PURGE_EVERY + 1
+    assert sweeps(sent) == [] and stale_row() is not None
+    store._purged_at -= PURGE_EVERY + 1  # the last sweep was over a minute ago
+    with statements_sent(parts) as sent:
         for _ in range(3):
             sign_in()
-        assert len(sweeps) == 1 and stale_row() is None
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(sweeps(sent)) == 1 and stale_row() is None
 
 
 # -- 5. user verification ---------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from flask_passlock import signals
+from flask_passlock import ceremony, signals
 
 from .helpers import listen_to
 
@@ -50,8 +50,6 @@ def test_taken_username_creates_nothing_and_frees_the_passkey(parts, emulator):
 def test_a_username_taken_between_the_check_and_the_insert(parts, emulator, monkeypatch):
     """Two sign-ups for one name at once: both pass the early check, the database's unique
     key refuses the second insert. The loser gets 409 (not a storage error) and nothing."""
-    from flask_passlock import ceremony
-
     free = ceremony.username_free
 
     def checked_before_the_other_committed(username):
