@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from flask_passlock import LinkError, signals
+from flask_passlock.ceremony import username_for
 from flask_passlock.emulator import Fault
 
 from .helpers import listen_to
@@ -140,8 +141,6 @@ def test_the_register_page_names_the_passkey_after_the_user(parts, client):
 def test_the_name_given_to_the_device(user, name):
     """The name a new passkey carries on the device: the first non-empty text of username,
     email and name, else the user's id."""
-    from flask_passlock.ceremony import username_for
-
     assert username_for(user) == name
 
 
